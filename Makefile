@@ -1,0 +1,38 @@
+# Two commands do all set-up on a fresh machine: `make dev` runs the platform on 127.0.0.1,
+# `make test` runs every check. Both create .venv and install the exact pins first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV_VERSION := 0.13.8
+
+.PHONY: dev test lint typecheck unit lock clean
+
+# The stock pip (23.2) spends minutes resolving this set and then fails; uv installs it in seconds.
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.txt
+	touch $@
+
+dev: $(VENV)/.installed
+	$(PY) -m apps.local
+
+test: lint typecheck unit
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest
+
+# Re-pin after editing requirements.in.
+lock: $(VENV)/.installed
+	$(VENV)/bin/uv pip compile --quiet --no-header requirements.in -o requirements.txt
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

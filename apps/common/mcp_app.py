@@ -1,0 +1,168 @@
+"""The factory every MCP server is built with: same transport, rules, probes and metrics for all four.
+
+``create_mcp_app`` returns a Starlette app serving:
+
+- ``POST /mcp``: MCP over Streamable HTTP, stateless with JSON responses, so replicas need no sticky
+  sessions. The SDK serves both spec revisions on this one endpoint: 2025-11-25 (initialize
+  handshake) and 2026-07-28 (per-request, ``server/discover``).
+- ``GET /health`` (liveness: the process answers), ``GET /ready`` (readiness: the server's own
+  checks), ``GET /metrics`` (Prometheus text).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from mcp.server import MCPServer
+from mcp.server.mcpserver.tools import Tool
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
+
+from apps.common.metrics import HttpRequestMetrics, McpMetrics, metrics_endpoint
+from apps.common.security import BearerTokenGuard, transport_security
+from apps.common.settings import McpServerSettings
+from apps.common.tool_calls import ToolCallGuard, ToolPolicy
+from apps.common.tools import ToolDef
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+"""Raises with a short, safe message when the dependency it checks is not usable."""
+
+_READINESS_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class McpServerSpec:
+    """What makes one MCP server different from the others."""
+
+    name: str
+    """Short name, used in metrics and logs (``aws``, ``database``, …)."""
+    service: str
+    """Its Kubernetes Service name; the Host allow-list accepts it."""
+    version: str
+    instructions: str
+    tools: Sequence[ToolDef]
+    readiness: Mapping[str, ReadinessCheck] = field(default_factory=dict)
+    lifespan: Callable[[], contextlib.AbstractAsyncContextManager[None]] | None = None
+    """Opens and closes what the tools share (HTTP clients, connections)."""
+
+
+def _abandonable(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a blocking tool in a worker thread that a timeout can walk away from.
+
+    The SDK runs sync tools with ``to_thread.run_sync``, which a cancel scope waits out, so a hung
+    tool would hang its caller past the timeout. The thread is abandoned, not killed: tools bound
+    their own I/O with client timeouts so abandoned threads end soon after.
+    """
+    if inspect.iscoroutinefunction(fn):
+        return fn
+
+    @functools.wraps(fn)
+    async def run_in_thread(**kwargs: Any) -> Any:
+        return await anyio.to_thread.run_sync(functools.partial(fn, **kwargs), abandon_on_cancel=True)
+
+    return run_in_thread
+
+
+def sdk_tools(tools: Sequence[ToolDef]) -> list[Tool]:
+    """The SDK's tool objects: it derives the input and output schemas from each signature."""
+    return [
+        Tool.from_function(
+            _abandonable(tool.fn),
+            name=tool.tool_name,
+            description=tool.description,
+            annotations=tool.annotations,
+            structured_output=True,
+        )
+        for tool in tools
+    ]
+
+
+async def _run_readiness(checks: Mapping[str, ReadinessCheck]) -> tuple[bool, dict[str, str]]:
+    results: dict[str, str] = {}
+    for name, check in checks.items():
+        try:
+            with anyio.fail_after(_READINESS_TIMEOUT_SECONDS):
+                await check()
+            results[name] = "ok"
+        except TimeoutError:
+            results[name] = f"timed out after {_READINESS_TIMEOUT_SECONDS:g} s"
+        except Exception as exc:  # a readiness probe reports every failure, it never raises
+            results[name] = str(exc)[:300] or type(exc).__name__
+    return all(value == "ok" for value in results.values()), results
+
+
+def create_mcp_app(spec: McpServerSpec, settings: McpServerSettings) -> Starlette:
+    """Build the ASGI app for one MCP server. Raises ``ConfigurationError`` on bad settings."""
+    token = settings.bearer_token()
+    tools = sdk_tools(spec.tools)
+    server: MCPServer = MCPServer(spec.name, version=spec.version, instructions=spec.instructions, tools=tools)
+    metrics = McpMetrics(spec.name)
+    policies = {
+        sdk_tool.name: ToolPolicy.for_tool(
+            sdk_tool.name, sdk_tool.parameters, tool.timeout_seconds or settings.tool_timeout_seconds
+        )
+        for tool, sdk_tool in zip(spec.tools, tools, strict=True)
+    }
+    server.middleware.append(
+        ToolCallGuard(server=spec.name, policies=policies, metrics=metrics, max_result_bytes=settings.max_result_bytes)
+    )
+    mcp_asgi = server.streamable_http_app(
+        streamable_http_path="/mcp",
+        stateless_http=True,
+        json_response=True,
+        max_request_body_size=settings.max_body_bytes,
+        transport_security=transport_security(
+            service=spec.service,
+            namespace=settings.namespace,
+            extra_hosts=settings.allowed_hosts,
+            allowed_origins=settings.allowed_origins,
+        ),
+    )
+
+    async def health(_: Request) -> Response:
+        return PlainTextResponse("OK")
+
+    async def ready(_: Request) -> Response:
+        ok, checks = await _run_readiness(spec.readiness)
+        return JSONResponse(
+            {"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        # The SDK's session manager must run inside the host app's lifespan, or /mcp answers 500.
+        async with contextlib.AsyncExitStack() as stack:
+            if spec.lifespan is not None:
+                await stack.enter_async_context(spec.lifespan())
+            await stack.enter_async_context(server.session_manager.run())
+            yield
+
+    app = Starlette(
+        routes=[
+            Route("/health", health, methods=["GET"]),
+            Route("/ready", ready, methods=["GET"]),
+            Route("/metrics", metrics_endpoint(metrics.registry), methods=["GET"]),
+            # Mounted at / with the SDK's own /mcp route: mounting at /mcp would cost a 307 per call.
+            Mount("/", app=mcp_asgi),
+        ],
+        lifespan=lifespan,
+    )
+    if token is not None:
+        app.add_middleware(BearerTokenGuard, token=token)
+    app.add_middleware(
+        HttpRequestMetrics,
+        counter=metrics.http_requests,
+        known_paths=frozenset({"/mcp", "/health", "/ready", "/metrics"}),
+    )
+    app.state.mcp_server = server
+    app.state.metrics = metrics
+    return app

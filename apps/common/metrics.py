@@ -1,0 +1,82 @@
+"""Prometheus metrics: one registry per app, so several apps in one process (tests) never collide."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# Tool calls range from sub-millisecond lookups to minute-long model invocations.
+DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+
+class HttpRequestMetrics:
+    """Pure ASGI middleware counting every HTTP request by method, route and status."""
+
+    def __init__(self, app: ASGIApp, counter: Counter, known_paths: frozenset[str]) -> None:
+        self.app = app
+        self.counter = counter
+        # Only known paths become label values: a scanner probing random URLs must not grow the series.
+        self.known_paths = known_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            path = scope["path"] if scope["path"] in self.known_paths else "other"
+            self.counter.labels(method=scope["method"], path=path, status=str(status)).inc()
+
+
+class McpMetrics:
+    """The counters every MCP server exports, labelled with the server's name."""
+
+    def __init__(self, server: str) -> None:
+        self.server = server
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.tool_calls = Counter(
+            "mcp_tool_calls",
+            "Tool calls by server, tool and outcome.",
+            ["server", "tool", "outcome"],
+            registry=self.registry,
+        )
+        self.tool_duration = Histogram(
+            "mcp_tool_call_duration_seconds",
+            "Tool call duration, from the arguments arriving to the result leaving.",
+            ["server", "tool"],
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
+        self.http_requests = Counter(
+            "mcp_http_requests",
+            "HTTP requests by method, path and status.",
+            ["method", "path", "status"],
+            registry=self.registry,
+        )
+
+    def record_tool_call(self, tool: str, outcome: str, started: float) -> float:
+        """Count one call and return its duration in seconds."""
+        duration = time.perf_counter() - started
+        self.tool_calls.labels(server=self.server, tool=tool, outcome=outcome).inc()
+        self.tool_duration.labels(server=self.server, tool=tool).observe(duration)
+        return duration
+
+
+def metrics_endpoint(registry: CollectorRegistry):  # type: ignore[no-untyped-def]
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return metrics

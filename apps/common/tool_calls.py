@@ -1,0 +1,145 @@
+"""The one place every tool call passes through: argument checks, timeout, output cap, metrics, log.
+
+It runs as SDK middleware (``MCPServer.middleware``), so it sees each ``tools/call`` the same way on
+both protocol revisions, and the SDK keeps doing what it does well: JSON-RPC framing, sessions,
+result conversion.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from jsonschema import Draft202012Validator
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp_types import CallToolResult, TextContent
+from pydantic import BaseModel
+
+from apps.common.metrics import McpMetrics
+from apps.common.result_cap import cap_result
+
+log = logging.getLogger("apps.tool_calls")
+
+_MAX_PROBLEMS = 10
+_MAX_PROBLEM_CHARS = 200
+
+
+def error_result(text: str) -> CallToolResult:
+    # A model, not a dict: the SDK serializes it for whichever revision the caller speaks.
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+
+
+@dataclass(frozen=True)
+class ToolPolicy:
+    """What the guard needs to know of one tool: its arguments and how long it may take."""
+
+    name: str
+    input_schema: Mapping[str, Any]
+    timeout_seconds: float
+    validator: Draft202012Validator
+
+    @classmethod
+    def for_tool(cls, name: str, input_schema: Mapping[str, Any], timeout_seconds: float) -> ToolPolicy:
+        return cls(name, input_schema, timeout_seconds, Draft202012Validator(dict(input_schema)))
+
+    def argument_problems(self, arguments: Mapping[str, Any]) -> list[str]:
+        """Every way ``arguments`` break the input schema, phrased for a model to fix."""
+        known = set(self.input_schema.get("properties", {}))
+        problems = [
+            f"unknown argument {name!r} (this tool takes: {', '.join(sorted(known)) or 'no arguments'})"
+            for name in arguments
+            if name not in known
+        ]
+        for error in self.validator.iter_errors(dict(arguments)):
+            where = ".".join(str(part) for part in error.absolute_path) or "arguments"
+            message = error.message
+            if len(message) > _MAX_PROBLEM_CHARS:
+                message = message[:_MAX_PROBLEM_CHARS] + "…"
+            problems.append(f"{where}: {message}")
+        return problems[:_MAX_PROBLEMS]
+
+
+def _as_wire_dict(result: HandlerResult) -> dict[str, Any]:
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return dict(result or {})
+
+
+def _request_id(ctx: ServerRequestContext[Any, Any]) -> str | None:
+    headers = getattr(ctx.request, "headers", None)
+    supplied = headers.get("x-request-id") if headers is not None else None
+    if supplied:
+        return str(supplied)[:128]
+    return None if ctx.request_id is None else str(ctx.request_id)
+
+
+class ToolCallGuard:
+    """SDK middleware applying the kit's rules to every ``tools/call``."""
+
+    def __init__(
+        self, *, server: str, policies: Mapping[str, ToolPolicy], metrics: McpMetrics, max_result_bytes: int
+    ) -> None:
+        self.server = server
+        self.policies = dict(policies)
+        self.metrics = metrics
+        self.max_result_bytes = max_result_bytes
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method != "tools/call":
+            return await call_next(ctx)
+        started = time.perf_counter()
+        params = ctx.params or {}
+        name = params.get("name")
+        arguments = params.get("arguments") or {}
+        policy = self.policies.get(name) if isinstance(name, str) else None
+        # Unknown names are not used as a label: callers must not be able to grow the metric series.
+        label = policy.name if policy else "unknown"
+        outcome = "error"
+        truncated = False
+        try:
+            if policy is None:
+                outcome = "unknown_tool"
+                return error_result(
+                    f"Unknown tool {str(name)[:64]!r}. This server's tools are: {', '.join(sorted(self.policies))}."
+                )
+            if not isinstance(arguments, Mapping):
+                outcome = "invalid_arguments"
+                return await call_next(ctx)  # not an object: a protocol fault the SDK answers with -32602
+            problems = policy.argument_problems(arguments)
+            if problems:
+                outcome = "invalid_arguments"
+                return error_result(
+                    f"Invalid arguments for {policy.name}: " + "; ".join(problems) + ". "
+                    f"Correct them and call {policy.name} again; its input schema lists each argument and its bounds."
+                )
+            with anyio.move_on_after(policy.timeout_seconds) as deadline:
+                result = _as_wire_dict(await call_next(ctx))
+            if deadline.cancelled_caught:
+                outcome = "timeout"
+                return error_result(
+                    f"{policy.name} timed out after {policy.timeout_seconds:g} s and was abandoned. "
+                    "Narrow the call (a smaller scope or limit) or try again later."
+                )
+            outcome = "error" if result.get("isError") else "ok"
+            result, truncated = cap_result(result, self.max_result_bytes, policy.name)
+            return result
+        except Exception:
+            outcome = "exception"
+            raise
+        finally:
+            duration = self.metrics.record_tool_call(label, outcome, started)
+            log.info(
+                "tool call",
+                extra={
+                    "server": self.server,
+                    "tool": label,
+                    "outcome": outcome,
+                    "duration_ms": round(duration * 1000, 3),
+                    "truncated": truncated,
+                    "request_id": _request_id(ctx),
+                },
+            )
