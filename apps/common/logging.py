@@ -9,7 +9,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=`` and is logged as a field.
-_RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "taskName"}
+_RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({})).keys()) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 # Libraries that log per request at INFO (the SDK's stateless session manager, httpx) would bury
 # our one line per tool call; they still log warnings.

@@ -1,0 +1,58 @@
+"""The custom MCP server: weather from wttr.in and a key/value store shared by its replicas."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import anyio.to_thread
+import boto3
+from starlette.applications import Starlette
+
+from apps.common.mcp_app import McpServerSpec, create_mcp_app
+from apps.mcp_custom.kv_dynamodb import DynamoDBKeyValueStore
+from apps.mcp_custom.kv_memory import MemoryKeyValueStore
+from apps.mcp_custom.kv_store import KeyValueStore
+from apps.mcp_custom.settings import CustomSettings
+from apps.mcp_custom.tools import build_tools
+from apps.mcp_custom.weather import WeatherClient
+
+SERVICE_NAME = "custom-mcp-service"
+
+
+def make_store(settings: CustomSettings) -> KeyValueStore:
+    table = settings.dynamodb_table
+    if table is None:
+        return MemoryKeyValueStore()
+    # No endpoint_url: boto3 reads AWS_ENDPOINT_URL(_DYNAMODB) itself, so LocalStack or moto can stand in.
+    return DynamoDBKeyValueStore(table, boto3.client("dynamodb"), namespace=settings.kv_namespace)
+
+
+def create_app(settings: CustomSettings) -> Starlette:
+    weather = WeatherClient(
+        settings.weather_base_url,
+        timeout_seconds=settings.weather_timeout_seconds,
+        cache_ttl_seconds=settings.weather_cache_seconds,
+    )
+    store = make_store(settings)
+
+    async def store_ready() -> None:
+        await anyio.to_thread.run_sync(store.check)
+
+    @contextlib.asynccontextmanager
+    async def lifespan() -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await weather.aclose()
+
+    spec = McpServerSpec(
+        name="custom",
+        service=SERVICE_NAME,
+        version="1.0.0",
+        instructions="Current weather and forecasts for a place, and a small JSON key/value store.",
+        tools=build_tools(weather, store),
+        readiness={"kv_store": store_ready},
+        lifespan=lifespan,
+    )
+    return create_mcp_app(spec, settings)

@@ -1,0 +1,29 @@
+"""Configuration of the custom MCP server (``AGENTIC_*`` variables)."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from apps.common.settings import McpServerSettings
+
+DYNAMODB_SCHEME = "dynamodb://"
+
+
+class CustomSettings(McpServerSettings):
+    weather_base_url: str = "https://wttr.in"
+    weather_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    weather_cache_seconds: float = Field(default=600, ge=0, le=86_400)
+    kv_store: str = "memory"
+    """``memory`` (one process; the local default) or ``dynamodb://<table>`` (shared by every replica)."""
+    kv_namespace: str = Field(default="default", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+
+    @field_validator("kv_store")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if value == "memory" or (value.startswith(DYNAMODB_SCHEME) and len(value) > len(DYNAMODB_SCHEME)):
+            return value
+        raise ValueError("must be 'memory' or 'dynamodb://<table name>'")
+
+    @property
+    def dynamodb_table(self) -> str | None:
+        return self.kv_store.removeprefix(DYNAMODB_SCHEME) if self.kv_store.startswith(DYNAMODB_SCHEME) else None
