@@ -1,0 +1,19 @@
+"""Configuration of the database MCP server (``AGENTIC_*`` variables)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from apps.common.settings import McpServerSettings
+
+
+class DatabaseSettings(McpServerSettings):
+    database_path: Path = Path("var/sample.db")
+    build_sample_database: bool = True
+    """Build the sample database at ``database_path`` when no file is there (off for a real database)."""
+    query_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    query_max_rows: int = Field(default=500, ge=1, le=10_000)
+    # The tool schema bounds SQL at 10,000 characters; this can only tighten it.
+    query_max_sql_length: int = Field(default=10_000, ge=100, le=10_000)
