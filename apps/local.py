@@ -1,0 +1,121 @@
+"""The platform on one machine: ``make dev`` → ``python -m apps.local``.
+
+Starts each service as its own process on 127.0.0.1 (as they run in the cluster: one process per
+pod), waits until each is ready, prints where they are, and stops them all cleanly on Ctrl-C or
+when any of them exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+STARTUP_TIMEOUT_SECONDS = 30.0
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class LocalService:
+    name: str
+    module: str
+    port: int
+    summary: str
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+SERVICES = (
+    LocalService("aws", "apps.mcp_aws", 8001, "S3, Bedrock, Glue (your AWS credentials, if any)"),
+    LocalService("database", "apps.mcp_database", 8002, "read-only SQL over the sample database"),
+    LocalService("custom", "apps.mcp_custom", 8003, "weather, key/value store (in memory)"),
+    LocalService("kubernetes", "apps.mcp_kubernetes", 8004, "pods, cluster status, scaling (your kubeconfig)"),
+)
+
+
+def local_environment() -> dict[str, str]:
+    """Local defaults, each overridable from the caller's environment."""
+    env = dict(os.environ)
+    env.setdefault("AGENTIC_DATABASE_PATH", str(VAR / "sample.db"))
+    env.setdefault("AGENTIC_KV_STORE", "memory")
+    env.setdefault("AGENTIC_LOG_LEVEL", "WARNING")
+    return env
+
+
+def wait_until_ready(service: LocalService, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{service.name} exited with code {process.returncode} while starting (see above)")
+        try:
+            if httpx.get(service.url + "/ready", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{service.name} was not ready within {STARTUP_TIMEOUT_SECONDS:g}s: {service.url}/ready")
+
+
+def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the platform's services on 127.0.0.1.")
+    parser.parse_args(argv)
+    VAR.mkdir(exist_ok=True)
+    env = local_environment()
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def request_stop(signum: int, _: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        for service in SERVICES:
+            command = [sys.executable, "-m", service.module, "--host", "127.0.0.1", "--port", str(service.port)]
+            processes.append(subprocess.Popen(command, env=env, cwd=ROOT))  # noqa: S603 - our own argv
+        for service, process in zip(SERVICES, processes, strict=True):
+            wait_until_ready(service, process)
+        print("\nThe platform is running on 127.0.0.1:", flush=True)
+        for service in SERVICES:
+            print(f"  {service.name:<11} {service.url}/mcp   {service.summary}", flush=True)
+        print("\nCtrl-C stops every service.", flush=True)
+        while all(process.poll() is None for process in processes):
+            time.sleep(0.5)
+        exited = next(s for s, p in zip(SERVICES, processes, strict=True) if p.poll() is not None)
+        print(f"{exited.name} stopped unexpectedly; stopping the others.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopping…", flush=True)
+        return 0
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        stop_all(processes)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

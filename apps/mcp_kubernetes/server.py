@@ -1,0 +1,43 @@
+"""The Kubernetes MCP server: pods, cluster status, troubleshooting and bounded scaling."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+
+from apps.common.mcp_app import McpServerSpec, create_mcp_app
+from apps.mcp_kubernetes.cluster_access import load_cluster_access
+from apps.mcp_kubernetes.settings import KubernetesSettings
+from apps.mcp_kubernetes.tools import build_tools
+
+SERVICE_NAME = "k8s-mcp-service"
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: KubernetesSettings) -> Starlette:
+    access = load_cluster_access()
+    log.info("kubernetes access", extra={"source": access.source})
+
+    @contextlib.asynccontextmanager
+    async def lifespan() -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            access.close()
+
+    spec = McpServerSpec(
+        name="kubernetes",
+        service=SERVICE_NAME,
+        version="1.0.0",
+        instructions="Read pods, nodes, deployments and events of one Kubernetes cluster; scale allowed deployments.",
+        tools=build_tools(
+            access,
+            scalable_namespaces=frozenset(settings.scalable_namespaces),
+            max_replicas=settings.max_replicas,
+        ),
+        lifespan=lifespan,
+    )
+    return create_mcp_app(spec, settings)
