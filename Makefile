@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 UV_VERSION := 0.13.8
+CONFORMANCE := tools/mcp-conformance
 
 .PHONY: dev test lint typecheck unit lock clean
 
@@ -28,7 +29,12 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
-unit: $(VENV)/.installed
+# The official MCP conformance suite (Node), pinned by its package-lock.json.
+$(CONFORMANCE)/node_modules/.installed: $(CONFORMANCE)/package.json $(CONFORMANCE)/package-lock.json
+	cd $(CONFORMANCE) && npm ci --silent --no-audit --no-fund
+	touch $@
+
+unit: $(VENV)/.installed $(CONFORMANCE)/node_modules/.installed
 	$(PY) -m pytest
 
 # Re-pin after editing requirements.in.

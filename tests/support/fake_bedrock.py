@@ -36,13 +36,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from tests.support.net import free_port, wait_until_up
+from tests.support.servers import serve_in_thread
 
 __all__ = [
     "ConverseCall",
@@ -329,23 +328,13 @@ async def _health(_: Request) -> Response:
 @contextmanager
 def run_fake_bedrock() -> Iterator[FakeBedrock]:
     """Serve a ``FakeBedrock`` on a free 127.0.0.1 port for the duration of the block."""
-    port = free_port()
-    fake = FakeBedrock(base_url=f"http://127.0.0.1:{port}")
+    fake = FakeBedrock(base_url="")
     app = Starlette(
         routes=[
             Route(_HEALTH_PATH, _health),
             Route("/model/{model_id:path}/converse", fake._converse, methods=["POST"]),
         ]
     )
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"fake-bedrock-{port}", daemon=True)
-    thread.start()
-    try:
-        wait_until_up(f"{fake.base_url}{_HEALTH_PATH}")
+    with serve_in_thread(app, ready_path=_HEALTH_PATH) as url:
+        fake.base_url = url
         yield fake
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
