@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 UV_VERSION := 0.13.8
 CONFORMANCE := tools/mcp-conformance
 
-.PHONY: dev test lint typecheck unit lock clean
+.PHONY: dev test lint typecheck unit bench lock clean
 
 # The stock pip (23.2) spends minutes resolving this set and then fails; uv installs it in seconds.
 # Bytecode is compiled at install: without it every start recompiles the kubernetes client (~1 s).
@@ -36,6 +36,10 @@ $(CONFORMANCE)/node_modules/.installed: $(CONFORMANCE)/package.json $(CONFORMANC
 
 unit: $(VENV)/.installed $(CONFORMANCE)/node_modules/.installed
 	$(PY) -m pytest
+
+# Measurements, not tests: figures are printed for the reader to compare with their budgets.
+bench: $(VENV)/.installed
+	$(PY) -m benchmarks.services
 
 # Re-pin after editing requirements.in.
 lock: $(VENV)/.installed
