@@ -30,7 +30,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_conformance_scenario(server: RunningService, scenario: str) -> None:
     assert CONFORMANCE.exists(), "run `make test` (it installs the conformance suite with npm ci)"
-    completed = subprocess.run(  # noqa: S603 - a pinned tool with our own arguments
+    completed = subprocess.run(
         [str(CONFORMANCE), "server", "--url", server.url + "/mcp", "--scenario", scenario],
         capture_output=True,
         text=True,
