@@ -1,0 +1,34 @@
+"""How the agent core reaches tools: one gateway over every configured MCP server."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from apps.agent_core.model import ToolCall, ToolOutcome
+from apps.agent_core.reasoning.base import ToolSpec
+
+
+class ServerHealth(BaseModel):
+    server: str
+    url: str
+    reachable: bool
+    latency_ms: float | None = None
+    breaker: str = "closed"
+    """``closed`` (calls flow), ``open`` (failing fast while the server is down) or ``half_open`` (probing)."""
+    error: str | None = None
+
+
+class ToolGateway(Protocol):
+    async def tools(self, *, refresh: bool = False) -> list[ToolSpec]:
+        """Every tool of every reachable server, from a cache with a TTL; ``refresh`` forces a reload."""
+        ...
+
+    async def call(self, call: ToolCall, *, timeout: float | None = None) -> ToolOutcome:
+        """Call one tool. Never raises for tool or transport failures: they come back as ``ok=False``."""
+        ...
+
+    async def health(self) -> list[ServerHealth]: ...
+
+    async def aclose(self) -> None: ...

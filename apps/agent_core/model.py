@@ -1,0 +1,100 @@
+"""What a run is: its header (small, listable) and its events (the journal everything else is derived from).
+
+A run's detail — steps, model turns, approvals, final answer — is never stored as one document.
+Each change is appended as a ``RunEvent`` with a per-run sequence number; ``projection.py`` folds the
+events into the ``RunView`` the API returns. The same events feed Server-Sent Events (resumable by
+sequence number), form the audit trail, and are the journal a resumed run replays. The header holds
+what listing and coordination need (status, owner, timing, usage) and carries a version for
+conditional writes, so several replicas can share one store.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RunStatus = Literal["queued", "running", "awaiting_approval", "succeeded", "failed", "cancelled", "needs_attention"]
+TERMINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled", "needs_attention"})
+RunKind = Literal["task", "workflow"]
+
+EventType = Literal[
+    "run_started",  # data: {kind, reasoner, model}
+    "model_turn",  # data: ModelTurn
+    "step_started",  # data: {step_id, server, tool, arguments, attempt}
+    "step_finished",  # data: {step_id, status, result?, error?, attempt, duration_ms}
+    "approval_requested",  # data: Approval (without decision)
+    "approval_decided",  # data: {approval_id, decision, decided_by, reason?}
+    "run_finished",  # data: {status, final_answer?, error?}
+    "cancel_requested",  # data: {by}
+]
+
+
+class TokenUsage(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def plus(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+        )
+
+
+class RunHeader(BaseModel):
+    """The small, frequently updated part of a run: enough to list, filter and coordinate."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    kind: RunKind
+    status: RunStatus
+    owner: str
+    """The name of the API key that started the run (``local`` when keys are off)."""
+    title: str
+    """The task text or the workflow's name, cut to 200 characters, for lists."""
+    request: dict[str, Any]
+    """What was asked: ``{"task": ...}`` or ``{"workflow": ...}``."""
+    reasoner: str
+    model: str | None = None
+    created_at: float
+    updated_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    final_answer: str | None = None
+    error: str | None = None
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+    cancel_requested: bool = False
+    version: int = 0
+    """Incremented by every header write; writes are conditional on the version read."""
+
+
+class RunEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    seq: int
+    """1, 2, 3… per run, assigned by the store; SSE uses it as the event id."""
+    type: EventType
+    data: dict[str, Any]
+    at: float
+
+
+class ToolCall(BaseModel):
+    """A tool the reasoner or a workflow wants called, in MCP terms."""
+
+    id: str
+    server: str
+    tool: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class ToolOutcome(BaseModel):
+    """What came back: the structured result or text, or an error the model can read."""
+
+    call_id: str
+    ok: bool
+    result: Any = None
+    error: str | None = None
+    duration_ms: float = 0.0
+    attempts: int = 1

@@ -1,0 +1,91 @@
+"""The reasoning seam: a ``Reasoner`` turns a task into tool calls and a final answer.
+
+Three implementations (``AGENTIC_REASONER``): ``bedrock`` (Converse with tool use), ``openai`` (any
+OpenAI-compatible chat-completions endpoint) and ``offline`` (a deterministic planner, the default
+when no model is configured). The loop is the reasoner's; running tools is not: it hands the calls
+of one turn to ``execute``, which runs them concurrently, asks for approval where needed, records
+each step, and returns outcomes in the same order. Tool results are untrusted data: they go back to
+the model as tool results, never as instructions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
+
+from apps.agent_core.model import TokenUsage, ToolCall, ToolOutcome
+
+
+class ToolSpec(BaseModel):
+    """One tool of one MCP server, as the catalog knows it."""
+
+    server: str
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any] | None = None
+    read_only: bool = False
+    destructive: bool = True
+    """MCP's default when a server says nothing: assume the worst."""
+    idempotent: bool = False
+    open_world: bool = True
+
+
+class ModelTurn(BaseModel):
+    """One model response, journaled as a ``model_turn`` event."""
+
+    index: int
+    model: str | None
+    text: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    stop_reason: str
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+    duration_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Where a reasoning loop must stop even if the model would go on."""
+
+    max_turns: int = 12
+    max_tokens: int = 200_000
+
+
+class ReasoningResult(BaseModel):
+    final_answer: str
+    stop_reason: str
+    """``end_turn``, ``max_turns``, ``max_tokens`` or another model-specific reason."""
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+    turns: int = 0
+
+
+ToolExecutor = Callable[[list[ToolCall]], Awaitable[list[ToolOutcome]]]
+TurnRecorder = Callable[[ModelTurn], Awaitable[None]]
+
+
+class ReasonerError(Exception):
+    """The model could not be reached or refused the request; the message is safe to show."""
+
+
+class Reasoner(Protocol):
+    name: str
+    """``bedrock``, ``openai`` or ``offline``: shown to users, so they know what answered."""
+    model: str | None
+
+    async def run(
+        self,
+        task: str,
+        tools: list[ToolSpec],
+        execute: ToolExecutor,
+        record_turn: TurnRecorder,
+        budget: Budget,
+    ) -> ReasoningResult: ...
+
+    async def summarize(self, instruction: str, data: Any) -> tuple[str, TokenUsage]:
+        """One answer over ``data`` (a workflow's results), with no tools: the ``analyze`` step."""
+        ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,67 @@
+"""The run store: one small interface, two backends (SQLite on one machine, DynamoDB in the cluster).
+
+Contract every backend keeps (the shared test suite checks it on both):
+
+- ``create`` refuses an id that exists (``RunExists``).
+- ``update`` is a conditional write: it succeeds only if the stored version equals
+  ``header.version``, stores ``version + 1`` and returns the stored header; otherwise
+  ``VersionConflict``. Two replicas can therefore never overwrite each other's changes silently.
+- ``append_event`` assigns the next sequence number for the run atomically (1, 2, 3…, no gaps, no
+  duplicates, even with concurrent writers) and returns the stored event.
+- ``events(after=n)`` returns events with ``seq > n`` in order.
+- ``list`` returns headers newest first (``created_at`` then id), optionally of one status, in pages
+  of at most ``limit`` with an opaque cursor for the next page (``None`` at the end).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from apps.agent_core.model import EventType, RunEvent, RunHeader, RunStatus
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked; the message is safe to show."""
+
+
+class RunExists(StoreError):
+    pass
+
+
+class RunNotFound(StoreError):
+    pass
+
+
+class VersionConflict(StoreError):
+    """Someone else updated the run since it was read; re-read and retry."""
+
+
+class InvalidCursor(StoreError):
+    pass
+
+
+@dataclass(frozen=True)
+class RunPage:
+    runs: list[RunHeader]
+    next_cursor: str | None
+
+
+class RunStore(Protocol):
+    async def create(self, header: RunHeader) -> None: ...
+
+    async def get(self, run_id: str) -> RunHeader | None: ...
+
+    async def update(self, header: RunHeader) -> RunHeader: ...
+
+    async def list(self, *, status: RunStatus | None = None, limit: int = 50, cursor: str | None = None) -> RunPage: ...
+
+    async def append_event(self, run_id: str, type: EventType, data: dict[str, Any]) -> RunEvent: ...
+
+    async def events(self, run_id: str, *, after: int = 0, limit: int = 1000) -> list[RunEvent]: ...
+
+    async def check(self) -> None:
+        """Readiness: raise ``StoreError`` when the store cannot be used."""
+        ...
+
+    async def close(self) -> None: ...
