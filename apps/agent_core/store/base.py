@@ -15,6 +15,7 @@ Contract every backend keeps (the shared test suite checks it on both):
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -58,7 +59,7 @@ class RunStore(Protocol):
 
     async def append_event(self, run_id: str, type: EventType, data: dict[str, Any]) -> RunEvent: ...
 
-    async def events(self, run_id: str, *, after: int = 0, limit: int = 1000) -> list[RunEvent]: ...
+    async def events(self, run_id: str, *, after: int = 0, limit: int = 1000) -> builtins.list[RunEvent]: ...
 
     async def check(self) -> None:
         """Readiness: raise ``StoreError`` when the store cannot be used."""

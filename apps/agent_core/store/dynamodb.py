@@ -1,0 +1,380 @@
+"""The run store on one DynamoDB table, shared by every agent-core replica in the cluster.
+
+Table schema (the infrastructure creates exactly this; ``create_table`` below does the same for tests
+and local setups). On-demand billing (PAY_PER_REQUEST).
+
+Key schema: partition key ``pk`` (S), sort key ``sk`` (S).
+
+Run header item, ``pk = "RUN#<run id>"``, ``sk = "HEADER"``:
+
+================  ====  ===================================================================
+attribute         type  role
+================  ====  ===================================================================
+``header``        S     the ``RunHeader`` as JSON
+``status``        S     the run's status; partition key of ``by_status``
+``created_key``   S     ``<created_at in microseconds, zero-padded to 20 digits>#<run id>``;
+                        sort key of both indexes, so runs list newest first, ties by id
+``gsi_all``       S     always ``"RUN"``; partition key of ``by_created`` (events lack it,
+                        so that index holds headers only)
+``version``       N     incremented by every header write; ``update`` is conditional on it
+``next_seq``      N     the last event sequence number handed out (starts at 0)
+================  ====  ===================================================================
+
+Event item, ``pk = "RUN#<run id>"``, ``sk = "EVENT#<seq zero-padded to 10 digits>"``: ``seq`` (N),
+``type`` (S), ``data`` (S, JSON), ``at`` (N, epoch seconds).
+
+Global secondary indexes, both projecting ALL (a list is then one Query, with no BatchGetItem):
+
+- ``by_created``: partition key ``gsi_all`` (S), sort key ``created_key`` (S) — every run.
+- ``by_status``: partition key ``status`` (S), sort key ``created_key`` (S) — runs of one status.
+
+``by_created`` puts every header under one partition key; at the write rates of a run store (a few
+header writes per run) that is far from DynamoDB's per-partition limits.
+
+Behaviour worth knowing:
+
+- ``get`` and ``events`` read strongly consistently; ``list`` reads an index, which DynamoDB keeps
+  eventually consistent, so a run may take a moment to appear in (or change status in) a listing.
+- ``append_event`` takes the next number with ``UpdateItem ADD next_seq 1`` (atomic, so concurrent
+  writers never collide), then writes the event item. If the process dies between the two calls, that
+  number is never written: readers see a gap, never a duplicate.
+- Items are capped below DynamoDB's 400 KB limit: an event's data or a header over
+  ``MAX_DOCUMENT_BYTES`` (350 000 bytes of UTF-8 JSON) is refused with ``StoreError`` before anything is
+  written. Callers cap tool results before storing them.
+
+IAM actions the service needs: ``dynamodb:GetItem``, ``PutItem``, ``UpdateItem``, ``Query`` on the
+table and ``arn:…:table/<name>/index/*``, and ``DescribeTable`` (readiness).
+
+botocore failures become ``StoreError`` with a message naming the cause (missing table, access denied,
+throttling, no credentials, unreachable endpoint); botocore's own retries run first.
+"""
+
+from __future__ import annotations
+
+import builtins
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio.to_thread
+from botocore.exceptions import ClientError
+
+from apps.agent_core.model import EventType, RunEvent, RunHeader, RunStatus
+from apps.agent_core.store.base import RunExists, RunNotFound, RunPage, StoreError, VersionConflict
+from apps.agent_core.store.codec import (
+    Position,
+    check_event_type,
+    check_limit,
+    decode_cursor,
+    encode_cursor,
+    encode_event_data,
+    encode_header,
+    make_event,
+    parse_header,
+)
+from apps.agent_core.store.dynamodb_errors import error_code, store_errors
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, QueryInputTypeDef
+
+__all__ = ["BY_CREATED", "BY_STATUS", "DynamoDBRunStore", "create_table", "created_key"]
+
+T = TypeVar("T")
+Item = dict[str, "AttributeValueTypeDef"]
+
+BY_CREATED = "by_created"
+BY_STATUS = "by_status"
+_ALL = "RUN"
+_HEADER_SK = "HEADER"
+_EVENT_PREFIX = "EVENT#"
+_SEQ_DIGITS = 10
+MAX_EVENTS_LIMIT = 10_000
+# DynamoDB pages stop at 1 MB; this bounds the pages one call reads (headers are far smaller).
+_MAX_QUERY_PAGES = 50
+_NAMES = {"#status": "status", "#version": "version", "#header": "header"}
+
+
+def created_key(created_at: float, run_id: str) -> str:
+    """The index sort key: fixed-width microseconds sort as strings in time order."""
+    return f"{round(created_at * 1_000_000):020d}#{run_id}"
+
+
+class DynamoDBRunStore:
+    """``RunStore`` on the DynamoDB table ``table_name``, through a boto3 client the caller made."""
+
+    def __init__(
+        self,
+        table_name: str,
+        client: DynamoDBClient,
+        *,
+        clock: Callable[[], float] = time.time,
+        close_client: bool = False,
+    ) -> None:
+        if not table_name:
+            raise ValueError("table_name must not be empty")
+        self._table = table_name
+        self._client = client
+        self._clock = clock
+        self._close_client = close_client
+
+    @property
+    def table_name(self) -> str:
+        return self._table
+
+    async def create(self, header: RunHeader) -> None:
+        item: Item = {
+            **_run_key(header.id),
+            "header": {"S": encode_header(header)},
+            "status": {"S": header.status},
+            "created_key": {"S": created_key(header.created_at, header.id)},
+            "gsi_all": {"S": _ALL},
+            "version": {"N": str(header.version)},
+            "next_seq": {"N": "0"},
+        }
+
+        def work() -> None:
+            try:
+                self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+            except ClientError as exc:
+                if error_code(exc) == "ConditionalCheckFailedException":
+                    raise RunExists(f"a run with id {header.id!r} already exists") from exc
+                raise
+
+        await self._call(work)
+
+    async def get(self, run_id: str) -> RunHeader | None:
+        return await self._call(partial(self._get, run_id))
+
+    async def update(self, header: RunHeader) -> RunHeader:
+        stored = header.model_copy(update={"version": header.version + 1})
+        text = encode_header(stored)
+
+        def work() -> None:
+            try:
+                # UpdateItem, not PutItem: a put would reset next_seq under concurrent appends.
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=_run_key(header.id),
+                    UpdateExpression="SET #header = :header, #status = :status, created_key = :ck, #version = :new",
+                    ConditionExpression="#version = :old",
+                    ExpressionAttributeNames=_NAMES,
+                    ExpressionAttributeValues={
+                        ":header": {"S": text},
+                        ":status": {"S": stored.status},
+                        ":ck": {"S": created_key(stored.created_at, stored.id)},
+                        ":new": {"N": str(stored.version)},
+                        ":old": {"N": str(header.version)},
+                    },
+                )
+            except ClientError as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise
+                if self._get(header.id) is None:
+                    raise RunNotFound(f"run {header.id!r} does not exist") from exc
+                raise VersionConflict(f"run {header.id!r} changed since version {header.version} was read") from exc
+
+        await self._call(work)
+        return stored
+
+    async def list(self, *, status: RunStatus | None = None, limit: int = 50, cursor: str | None = None) -> RunPage:
+        check_limit(limit)
+        after = decode_cursor(cursor, status) if cursor is not None else None
+        request: QueryInputTypeDef = {"TableName": self._table, "ScanIndexForward": False}
+        if status is None:
+            request |= {
+                "IndexName": BY_CREATED,
+                "KeyConditionExpression": "gsi_all = :all",
+                "ExpressionAttributeValues": {":all": {"S": _ALL}},
+            }
+        else:
+            request |= {
+                "IndexName": BY_STATUS,
+                "KeyConditionExpression": "#status = :status",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {":status": {"S": status}},
+            }
+        if after is not None:
+            # The position in the cursor is rebuilt into the index key DynamoDB resumes from.
+            start = {**_run_key(after.run_id), "created_key": {"S": created_key(after.created_at, after.run_id)}}
+            start["gsi_all" if status is None else "status"] = {"S": _ALL if status is None else status}
+            request["ExclusiveStartKey"] = start
+
+        def work() -> tuple[builtins.list[Item], bool]:
+            items: builtins.list[Item] = []
+            for _ in range(_MAX_QUERY_PAGES):
+                # One beyond the page says whether there is a next page, so the last page has no cursor.
+                request["Limit"] = limit + 1 - len(items)
+                page = self._client.query(**request)
+                items.extend(page.get("Items", []))
+                last = page.get("LastEvaluatedKey")
+                if len(items) > limit or not last:
+                    return items, False
+                request["ExclusiveStartKey"] = last
+            return items, True
+
+        items, truncated = await self._call(work)
+        runs = [_header(item) for item in items[:limit]]
+        next_cursor = None
+        if runs and (len(items) > limit or truncated):
+            next_cursor = encode_cursor(Position(runs[-1].created_at, runs[-1].id), status)
+        return RunPage(runs=runs, next_cursor=next_cursor)
+
+    async def append_event(self, run_id: str, type: EventType, data: dict[str, Any]) -> RunEvent:
+        check_event_type(type)
+        text = encode_event_data(data)
+
+        def work() -> RunEvent:
+            try:
+                counter = self._client.update_item(
+                    TableName=self._table,
+                    Key=_run_key(run_id),
+                    UpdateExpression="ADD next_seq :one",
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeValues={":one": {"N": "1"}},
+                    ReturnValues="UPDATED_NEW",
+                )
+            except ClientError as exc:
+                if error_code(exc) == "ConditionalCheckFailedException":
+                    raise RunNotFound(f"run {run_id!r} does not exist") from exc
+                raise
+            seq = int(counter["Attributes"]["next_seq"]["N"])
+            at = self._clock()
+            try:
+                self._client.put_item(
+                    TableName=self._table,
+                    Item={
+                        "pk": {"S": _pk(run_id)},
+                        "sk": {"S": _event_sk(seq)},
+                        "seq": {"N": str(seq)},
+                        "type": {"S": type},
+                        "data": {"S": text},
+                        "at": {"N": repr(at)},
+                    },
+                    # Never true while next_seq is only ever incremented; guards against a reset counter.
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
+            except ClientError as exc:
+                if error_code(exc) == "ConditionalCheckFailedException":
+                    raise StoreError(f"event {seq} of run {run_id!r} already exists; its counter was reset") from exc
+                raise
+            return make_event(run_id, seq, type, text, at)
+
+        return await self._call(work)
+
+    async def events(self, run_id: str, *, after: int = 0, limit: int = 1000) -> builtins.list[RunEvent]:
+        check_limit(limit, MAX_EVENTS_LIMIT)
+        first = max(after, 0) + 1
+        if first >= 10**_SEQ_DIGITS:
+            return []
+        # BETWEEN, not ">": the header's sort key ("HEADER") sorts after every "EVENT#…".
+        request: QueryInputTypeDef = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": _pk(run_id)},
+                ":first": {"S": _event_sk(first)},
+                ":last": {"S": _event_sk(10**_SEQ_DIGITS - 1)},
+            },
+            "ConsistentRead": True,
+        }
+
+        def work() -> builtins.list[Item]:
+            items: builtins.list[Item] = []
+            for _ in range(_MAX_QUERY_PAGES):
+                request["Limit"] = limit - len(items)
+                page = self._client.query(**request)
+                items.extend(page.get("Items", []))
+                last = page.get("LastEvaluatedKey")
+                if len(items) >= limit or not last:
+                    break
+                request["ExclusiveStartKey"] = last
+            return items
+
+        items = await self._call(work)
+        return [
+            make_event(run_id, int(item["seq"]["N"]), item["type"]["S"], item["data"]["S"], float(item["at"]["N"]))
+            for item in items
+        ]
+
+    async def check(self) -> None:
+        def work() -> None:
+            table = self._client.describe_table(TableName=self._table)["Table"]
+            status = table.get("TableStatus")
+            if status not in ("ACTIVE", "UPDATING"):
+                raise StoreError(f"the run store's DynamoDB table {self._table!r} is {status}, not ACTIVE")
+            keys = {k["AttributeName"]: k["KeyType"] for k in table.get("KeySchema", [])}
+            indexes = {index.get("IndexName") for index in table.get("GlobalSecondaryIndexes", [])}
+            if keys != {"pk": "HASH", "sk": "RANGE"} or not {BY_CREATED, BY_STATUS} <= indexes:
+                raise StoreError(
+                    f"the run store's DynamoDB table {self._table!r} does not have the expected schema "
+                    f"(keys pk/sk and indexes {BY_CREATED}, {BY_STATUS}); see apps/agent_core/store/dynamodb.py"
+                )
+
+        await self._call(work)
+
+    async def close(self) -> None:
+        if self._close_client:
+            self._client.close()
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _get(self, run_id: str) -> RunHeader | None:
+        item = self._client.get_item(TableName=self._table, Key=_run_key(run_id), ConsistentRead=True).get("Item")
+        return None if item is None else _header(item)
+
+    async def _call(self, work: Callable[[], T]) -> T:
+        # boto3 blocks; its clients are thread-safe, so calls run in anyio's worker threads.
+        return await anyio.to_thread.run_sync(partial(self._guarded, work))
+
+    def _guarded(self, work: Callable[[], T]) -> T:
+        with store_errors(self._table):
+            return work()
+
+
+def create_table(client: DynamoDBClient, table_name: str, *, wait: bool = True) -> None:
+    """Create the table exactly as documented above (tests, ``make dev``-style local setups)."""
+    with store_errors(table_name):
+        client.create_table(
+            TableName=table_name,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": name, "AttributeType": "S"}
+                for name in ("pk", "sk", "gsi_all", "status", "created_key")
+            ],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": name,
+                    "KeySchema": [
+                        {"AttributeName": partition, "KeyType": "HASH"},
+                        {"AttributeName": "created_key", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+                for name, partition in ((BY_CREATED, "gsi_all"), (BY_STATUS, "status"))
+            ],
+        )
+        if wait:
+            client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 2, "MaxAttempts": 60})
+
+
+def _pk(run_id: str) -> str:
+    return f"RUN#{run_id}"
+
+
+def _run_key(run_id: str) -> Item:
+    return {"pk": {"S": _pk(run_id)}, "sk": {"S": _HEADER_SK}}
+
+
+def _event_sk(seq: int) -> str:
+    return f"{_EVENT_PREFIX}{seq:0{_SEQ_DIGITS}d}"
+
+
+def _header(item: Item) -> RunHeader:
+    try:
+        text, version = item["header"]["S"], int(item["version"]["N"])
+    except (KeyError, ValueError) as exc:
+        raise StoreError("a stored run header item is damaged (header or version missing)") from exc
+    return parse_header(text, version)
