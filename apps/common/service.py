@@ -19,6 +19,8 @@ SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+GRACE_SECONDS = 10
+"""How long uvicorn waits for in-flight requests at shutdown; the pods' termination grace must exceed it."""
 
 
 def parse_address(description: str, argv: list[str] | None = None) -> tuple[str, int]:
@@ -33,16 +35,26 @@ def parse_address(description: str, argv: list[str] | None = None) -> tuple[str,
     return args.host, args.port
 
 
-def serve(description: str, create_app: Callable[[SettingsT], Starlette], settings_class: type[SettingsT]) -> None:
-    """Parse flags, read settings, configure JSON logs, build the app and run it; bad configuration exits 2."""
+def serve(
+    description: str,
+    create_app: Callable[[SettingsT], Starlette],
+    settings_class: type[SettingsT],
+    check_bind: Callable[[str, Starlette], None] | None = None,
+) -> None:
+    """Parse flags, read settings, configure JSON logs, build the app and run it; bad configuration exits 2.
+
+    ``check_bind(host, app)`` may refuse an address for this app by raising ``ConfigurationError``.
+    """
     host, port = parse_address(description)
     try:
         settings = load_settings(settings_class)
         configure_logging(settings.log_level)
         app = create_app(settings)
+        if check_bind is not None:
+            check_bind(host, app)
     except ConfigurationError as exc:
         print(f"{description}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     logging.getLogger("apps.service").info("listening", extra={"url": f"http://{host}:{port}"})
     # log_config=None keeps uvicorn on our JSON handlers; access logs are replaced by metrics and tool-call lines.
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=10)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=GRACE_SECONDS)

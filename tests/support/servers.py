@@ -18,9 +18,9 @@ MODES = ("legacy", "2026-07-28")
 
 
 @contextlib.contextmanager
-def serve_in_thread(app: ASGIApp, *, ready_path: str = "/health") -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free loopback port; yields its base URL."""
-    port = free_port()
+def serve_in_thread(app: ASGIApp, *, ready_path: str = "/health", port: int | None = None) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a loopback port (a free one unless given); yields its base URL."""
+    port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)

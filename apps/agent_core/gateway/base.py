@@ -21,6 +21,11 @@ class ServerHealth(BaseModel):
 
 
 class ToolGateway(Protocol):
+    @property
+    def servers(self) -> dict[str, str]:
+        """Every configured server: name → URL of its /mcp endpoint."""
+        ...
+
     async def tools(self, *, refresh: bool = False) -> list[ToolSpec]:
         """Every tool of every reachable server, from a cache with a TTL; ``refresh`` forces a reload."""
         ...

@@ -14,7 +14,7 @@ in bounds; fallbacks are one level deep and have no ``when``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from jsonschema import Draft202012Validator, SchemaError
@@ -44,8 +44,13 @@ MAX_TIMEOUT_SECONDS = 3600.0
 _MAX_MESSAGE = 300
 
 
-def validate_workflow(doc: WorkflowDocument, tools: Sequence[ToolSpec]) -> list[str]:
-    """Every problem with ``doc`` given the tools that exist; an empty list means it may run."""
+def validate_workflow(doc: WorkflowDocument, tools: Sequence[ToolSpec], unavailable: Collection[str] = ()) -> list[str]:
+    """Every problem with ``doc`` given the tools that exist; an empty list means it may run.
+
+    Steps on ``unavailable`` servers (configured, but not answering now) are not refused: their tools
+    cannot be checked until the server is back, and a step that still cannot reach it fails at run
+    time like any other, where ``retry`` and ``on_error`` apply.
+    """
     catalog = {(tool.server, tool.name): tool for tool in tools}
     placed = list(placed_steps(doc))
     chains = _chain_positions(placed)
@@ -53,7 +58,9 @@ def validate_workflow(doc: WorkflowDocument, tools: Sequence[ToolSpec]) -> list[
     result_fields = _result_fields(placed, catalog)
     for position, item in enumerate(placed):
         scope = _scope(position, placed, chains, frozenset(doc.inputs), result_fields)
-        problems.extend(f"{item.describe()}: {problem}" for problem in _step_problems(item, scope, catalog))
+        problems.extend(
+            f"{item.describe()}: {problem}" for problem in _step_problems(item, scope, catalog, frozenset(unavailable))
+        )
     if doc.analyze is not None:
         everything = ReferenceScope(
             finished=frozenset(p.step.id for p in placed), inputs=frozenset(doc.inputs), result_fields=result_fields
@@ -152,11 +159,16 @@ def _output_fields(step: Step, catalog: Mapping[tuple[str, str], ToolSpec]) -> f
     return frozenset(schema["properties"])
 
 
-def _step_problems(item: PlacedStep, scope: ReferenceScope, catalog: Mapping[tuple[str, str], ToolSpec]) -> list[str]:
+def _step_problems(
+    item: PlacedStep,
+    scope: ReferenceScope,
+    catalog: Mapping[tuple[str, str], ToolSpec],
+    unavailable: frozenset[str],
+) -> list[str]:
     step = item.step
     problems: list[str] = []
     tool = catalog.get((step.tool.server, step.tool.name))
-    if tool is None:
+    if tool is None and step.tool.server not in unavailable:
         problems.append(_unknown_tool(step, catalog))
     problems.extend(_bounds_problems(step))
     if step.when is not None:

@@ -192,3 +192,19 @@ def test_inputs_given_at_run_time_must_be_declared() -> None:
 
     assert input_problems(doc, {"location": "Paris"}) == []
     assert input_problems(doc, {"locaton": "Paris"}) == ['unknown input "locaton"; the workflow takes: location']
+
+
+def test_steps_on_a_server_that_is_down_are_checked_at_run_time_not_refused(catalog: list[ToolSpec]) -> None:
+    without_aws = [tool for tool in catalog if tool.server != "aws"]
+    doc = parse_workflow(
+        {
+            "name": "t",
+            "steps": [
+                {"id": "b", "tool": "aws.list_s3_buckets", "arguments": {}},
+                {"id": "x", "tool": "nowhere.tool", "arguments": {}},
+            ],
+        }
+    )
+    found = validate_workflow(doc, without_aws, unavailable=["aws"])
+    assert len(found) == 1 and 'unknown server "nowhere"' in found[0]
+    assert any('unknown server "aws"' in problem for problem in validate_workflow(doc, without_aws))

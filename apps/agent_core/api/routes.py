@@ -1,0 +1,180 @@
+"""The agent core's HTTP API under /api: runs, approvals, events, tools, health, templates.
+
+Each handler checks the caller's role first, parses its body strictly, and leaves errors to the
+exception handlers in ``app.py``, which turn them into JSON with the right status.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any, get_args
+
+from sse_starlette import EventSourceResponse
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from apps.agent_core.api.http import ApiError, parse_body, principal
+from apps.agent_core.api.schemas import (
+    ApprovalDecision,
+    HealthReport,
+    ReasonerInfo,
+    RunAccepted,
+    RunList,
+    RunSummary,
+    StartRunRequest,
+    TemplateList,
+    ToolList,
+    ValidateWorkflowRequest,
+    ValidationReport,
+)
+from apps.agent_core.model import RunStatus
+from apps.agent_core.runs.service import RunRequestError, RunService
+from apps.agent_core.workflows.templates import list_templates
+
+SETTLE_TIMEOUT_SECONDS = 300.0
+"""How long ``POST /api`` waits for a run before answering with its state so far."""
+SSE_PING_SECONDS = 15
+
+
+def _service(request: Request) -> RunService:
+    service: RunService = request.app.state.runs
+    return service
+
+
+def _json(model: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(model.model_dump(mode="json"), status_code=status)
+
+
+def _links(run_id: str) -> dict[str, str]:
+    base = f"/api/runs/{run_id}"
+    return {"self": base, "events": f"{base}/events", "cancel": f"{base}/cancel", "approvals": f"{base}/approvals"}
+
+
+async def _start(request: Request) -> tuple[RunService, str]:
+    who = principal(request, "operator")
+    body = await parse_body(request, StartRunRequest)
+    service = _service(request)
+    header = await service.start(principal=who, task=body.task, workflow=body.workflow, inputs=body.inputs)
+    return service, header.id
+
+
+async def run_and_wait(request: Request) -> Response:
+    """``POST /api``: the original contract — run, wait until finished (or waiting for approval), return it."""
+    service, run_id = await _start(request)
+    view = await service.wait_until_settled(run_id, SETTLE_TIMEOUT_SECONDS)
+    assert view is not None
+    return _json(view)
+
+
+async def create_run(request: Request) -> Response:
+    service, run_id = await _start(request)
+    header = await service.store.get(run_id)
+    assert header is not None
+    return _json(RunAccepted(id=run_id, status=header.status, links=_links(run_id)), status=202)
+
+
+async def list_runs(request: Request) -> Response:
+    principal(request, "viewer")
+    status = request.query_params.get("status")
+    if status is not None and status not in get_args(RunStatus):
+        raise ApiError(400, "invalid_request", f"status must be one of: {', '.join(get_args(RunStatus))}")
+    try:
+        limit = int(request.query_params.get("limit", "50"))
+    except ValueError:
+        raise ApiError(400, "invalid_request", "limit must be an integer") from None
+    if not 1 <= limit <= 200:
+        raise ApiError(400, "invalid_request", "limit must be between 1 and 200")
+    page = await _service(request).list_runs(status=status, limit=limit, cursor=request.query_params.get("cursor"))  # type: ignore[arg-type]
+    runs = [RunSummary.model_validate(header.model_dump()) for header in page.runs]
+    return _json(RunList(runs=runs, next_cursor=page.next_cursor))
+
+
+async def get_run(request: Request) -> Response:
+    principal(request, "viewer")
+    view = await _service(request).view(request.path_params["run_id"])
+    if view is None:
+        raise ApiError(404, "not_found", "no run with this id")
+    return _json(view)
+
+
+async def run_events(request: Request) -> Response:
+    """Server-Sent Events of one run, from ``Last-Event-ID`` (or ``?after=``) on, until it finishes."""
+    principal(request, "viewer")
+    run_id = request.path_params["run_id"]
+    service = _service(request)
+    if await service.store.get(run_id) is None:
+        raise ApiError(404, "not_found", "no run with this id")
+    resume_from = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
+    try:
+        after = int(resume_from)
+    except ValueError:
+        raise ApiError(400, "invalid_request", "Last-Event-ID must be an event number") from None
+
+    async def stream() -> AsyncIterator[dict[str, str]]:
+        async for event in service.follow(run_id, after):
+            payload = {"seq": event.seq, "type": event.type, "at": event.at, "data": event.data}
+            yield {"id": str(event.seq), "event": event.type, "data": json.dumps(payload, default=str)}
+
+    return EventSourceResponse(stream(), ping=SSE_PING_SECONDS, headers={"Cache-Control": "no-store"})
+
+
+async def cancel_run(request: Request) -> Response:
+    who = principal(request, "operator")
+    header = await _service(request).cancel(request.path_params["run_id"], who)
+    return _json(RunAccepted(id=header.id, status=header.status, links=_links(header.id)), status=202)
+
+
+async def decide_approval(request: Request) -> Response:
+    who = principal(request, "approver")
+    body = await parse_body(request, ApprovalDecision)
+    view = await _service(request).decide(
+        request.path_params["run_id"],
+        who,
+        decision=body.decision,
+        approval_id=body.approval_id,
+        arguments=body.arguments,
+        given_hash=body.arguments_hash,
+        reason=body.reason,
+    )
+    return _json(view)
+
+
+async def list_tools(request: Request) -> Response:
+    principal(request, "viewer")
+    refresh = request.query_params.get("refresh") in ("1", "true")
+    return _json(ToolList(tools=await _service(request).gateway.tools(refresh=refresh)))
+
+
+async def health(request: Request) -> Response:
+    principal(request, "viewer")
+    service = _service(request)
+    servers = await service.gateway.health()
+    try:
+        await service.store.check()
+        store = "ok"
+    except Exception as exc:  # reported, never raised: this is a health page
+        store = f"unavailable: {exc}"
+    ok = store == "ok" and all(server.reachable for server in servers)
+    report = HealthReport(
+        status="ok" if ok else "degraded",
+        reasoner=ReasonerInfo(name=service.reasoner.name, model=service.reasoner.model),
+        store=store,
+        servers=servers,
+    )
+    return _json(report)
+
+
+async def templates(request: Request) -> Response:
+    principal(request, "viewer")
+    return _json(TemplateList(templates=list_templates()))
+
+
+async def validate(request: Request) -> Response:
+    principal(request, "viewer")
+    body = await parse_body(request, ValidateWorkflowRequest)
+    try:
+        await _service(request).validate_workflow(body.workflow)
+    except RunRequestError as exc:
+        return _json(ValidationReport(valid=False, problems=exc.problems))
+    return _json(ValidationReport(valid=True, problems=[]))

@@ -1,0 +1,106 @@
+"""The API's request and response bodies; the OpenAPI document is generated from these models."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from apps.agent_core.gateway.base import ServerHealth
+from apps.agent_core.model import RunKind, RunStatus, TokenUsage
+from apps.agent_core.reasoning.base import ToolSpec
+from apps.agent_core.workflows.templates import WorkflowTemplate
+
+
+class StrictBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StartRunRequest(StrictBody):
+    """Either a task in plain words (the reasoner plans it) or a workflow document (steps run as written)."""
+
+    task: str | None = Field(default=None, min_length=1, max_length=20_000)
+    workflow: dict[str, Any] | str | None = Field(
+        default=None, description="A workflow document, or its JSON/YAML text"
+    )
+    inputs: dict[str, Any] | None = Field(default=None, description="Values for the workflow's inputs")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> StartRunRequest:
+        if (self.task is None) == (self.workflow is None):
+            raise ValueError("send exactly one of 'task' or 'workflow'")
+        if self.inputs is not None and self.workflow is None:
+            raise ValueError("'inputs' only applies to a workflow")
+        return self
+
+
+class ApprovalDecision(StrictBody):
+    decision: Literal["approve", "reject"]
+    approval_id: str | None = Field(default=None, max_length=64)
+    arguments: dict[str, Any] | None = Field(default=None, description="The exact arguments being approved")
+    arguments_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class ValidateWorkflowRequest(StrictBody):
+    workflow: dict[str, Any] | str
+
+
+class RunAccepted(BaseModel):
+    id: str
+    status: RunStatus
+    links: dict[str, str]
+
+
+class RunSummary(BaseModel):
+    id: str
+    kind: RunKind
+    status: RunStatus
+    owner: str
+    title: str
+    reasoner: str
+    model: str | None
+    created_at: float
+    finished_at: float | None
+    usage: TokenUsage
+
+
+class RunList(BaseModel):
+    runs: list[RunSummary]
+    next_cursor: str | None
+
+
+class ToolList(BaseModel):
+    tools: list[ToolSpec]
+
+
+class ReasonerInfo(BaseModel):
+    name: str
+    model: str | None
+
+
+class HealthReport(BaseModel):
+    status: Literal["ok", "degraded"]
+    reasoner: ReasonerInfo
+    store: str
+    servers: list[ServerHealth]
+
+
+class ValidationReport(BaseModel):
+    valid: bool
+    problems: list[str]
+
+
+class TemplateList(BaseModel):
+    templates: list[WorkflowTemplate]
+
+
+class Problem(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: str
+    message: str
+    problems: list[Problem | str] = Field(default_factory=list)

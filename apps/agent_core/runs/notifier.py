@@ -1,0 +1,31 @@
+"""In-process wake-ups: "run X has something new", so waiters need not poll the store hot.
+
+Waiters still poll the store on a slow timer, because a change made by another replica (an
+approval, a cancel) never passes through this process's notifier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+
+class RunNotifier:
+    def __init__(self) -> None:
+        self._signals: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
+
+    def notify(self, run_id: str) -> None:
+        # Wake everyone waiting on the current signal and give later waiters a fresh one.
+        self._signals.pop(run_id, asyncio.Event()).set()
+
+    async def wait(self, run_id: str, timeout: float) -> bool:
+        """Wait for the next notification of ``run_id``, at most ``timeout`` seconds; True if notified."""
+        signal = self._signals[run_id]
+        try:
+            await asyncio.wait_for(signal.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def forget(self, run_id: str) -> None:
+        self._signals.pop(run_id, None)

@@ -1,0 +1,257 @@
+"""Starting, watching, cancelling and approving runs; the API's one entry point to them."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from apps.agent_core.auth import Principal
+from apps.agent_core.gateway.base import ToolGateway
+from apps.agent_core.metrics import AgentCoreMetrics
+from apps.agent_core.model import TERMINAL_STATUSES, RunEvent, RunHeader, RunStatus
+from apps.agent_core.projection import RunView, project
+from apps.agent_core.reasoning.base import Budget, Reasoner, ToolSpec
+from apps.agent_core.runs.approvals import ApprovalPolicy, arguments_hash
+from apps.agent_core.runs.execution import RunExecution
+from apps.agent_core.runs.journal import RunJournal
+from apps.agent_core.runs.notifier import RunNotifier
+from apps.agent_core.runs.steps import StepRunner
+from apps.agent_core.store.base import RunPage, RunStore
+from apps.agent_core.workflows.document import WorkflowDocument, WorkflowParseError, parse_workflow
+from apps.agent_core.workflows.validation import validate_workflow
+
+STORE_POLL_SECONDS = 1.0
+"""How often a watcher re-reads the store for changes made by other replicas."""
+
+
+class RunRequestError(Exception):
+    """The request cannot become a run; ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class ConflictError(Exception):
+    """The run is not in a state that allows this (HTTP 409); the message says why."""
+
+
+class GoneError(Exception):
+    """What was asked for has expired (HTTP 410)."""
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    budget: Budget
+    tool_timeout_seconds: float
+    max_result_bytes: int
+
+
+class RunService:
+    def __init__(
+        self,
+        *,
+        store: RunStore,
+        gateway: ToolGateway,
+        reasoner: Reasoner,
+        policy: ApprovalPolicy,
+        limits: RunLimits,
+        metrics: AgentCoreMetrics,
+    ) -> None:
+        self.store = store
+        self.gateway = gateway
+        self.reasoner = reasoner
+        self.policy = policy
+        self.limits = limits
+        self.metrics = metrics
+        self.notifier = RunNotifier()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    async def validate_workflow(self, workflow: Any, tools: list[ToolSpec] | None = None) -> WorkflowDocument:
+        """Parse and check a workflow against the live catalog, or raise ``RunRequestError`` listing every problem."""
+        try:
+            document = parse_workflow(workflow)
+        except WorkflowParseError as exc:
+            raise RunRequestError(list(exc.problems)) from None
+        tools = tools if tools is not None else await self.gateway.tools()
+        answering = {tool.server for tool in tools}
+        unavailable = [name for name in self.gateway.servers if name not in answering]
+        problems = validate_workflow(document, tools, unavailable)
+        if problems:
+            raise RunRequestError(problems)
+        return document
+
+    async def start(
+        self,
+        *,
+        principal: Principal,
+        task: str | None = None,
+        workflow: Any = None,
+        inputs: dict[str, Any] | None = None,
+    ) -> RunHeader:
+        tools = await self.gateway.tools()
+        document = await self.validate_workflow(workflow, tools) if workflow is not None else None
+        now = time.time()
+        request: dict[str, Any] = {"task": task} if document is None else {"workflow": workflow, "inputs": inputs or {}}
+        title = (task or (document.name if document else "") or "workflow").strip()
+        header = RunHeader(
+            id=uuid.uuid4().hex,
+            kind="task" if document is None else "workflow",
+            status="queued",
+            owner=principal.name,
+            title=title[:200],
+            request=request,
+            reasoner=self.reasoner.name,
+            model=self.reasoner.model,
+            created_at=now,
+            updated_at=now,
+        )
+        await self.store.create(header)
+        execution = RunExecution(
+            header,
+            journal=RunJournal(self.store, self.notifier, header.id),
+            steps=StepRunner(
+                journal=RunJournal(self.store, self.notifier, header.id),
+                gateway=self.gateway,
+                catalog={(spec.server, spec.name): spec for spec in tools},
+                policy=self.policy,
+                metrics=self.metrics,
+                max_result_bytes=self.limits.max_result_bytes,
+                default_timeout=self.limits.tool_timeout_seconds,
+            ),
+            reasoner=self.reasoner,
+            budget=self.limits.budget,
+            metrics=self.metrics,
+            workflow=document,
+        )
+        task_handle = asyncio.create_task(execution.execute(), name=f"run-{header.id}")
+        self._tasks[header.id] = task_handle
+        task_handle.add_done_callback(lambda _: self._tasks.pop(header.id, None))
+        return header
+
+    async def view(self, run_id: str) -> RunView | None:
+        header = await self.store.get(run_id)
+        if header is None:
+            return None
+        return project(header, await self._all_events(run_id))
+
+    async def list_runs(self, *, status: RunStatus | None, limit: int, cursor: str | None) -> RunPage:
+        return await self.store.list(status=status, limit=limit, cursor=cursor)
+
+    async def wait_until_settled(self, run_id: str, timeout: float) -> RunView | None:
+        """Wait until the run has finished or waits for a person; the original ``POST /api`` contract."""
+        deadline = time.monotonic() + timeout
+        while True:
+            header = await self.store.get(run_id)
+            if header is None or header.status in TERMINAL_STATUSES or header.status == "awaiting_approval":
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            await self.notifier.wait(run_id, min(STORE_POLL_SECONDS, remaining))
+        return await self.view(run_id)
+
+    async def cancel(self, run_id: str, principal: Principal) -> RunHeader:
+        journal = RunJournal(self.store, self.notifier, run_id)
+        header = await self.store.get(run_id)
+        if header is None:
+            raise KeyError(run_id)
+        if header.status in TERMINAL_STATUSES:
+            raise ConflictError(f"the run has already finished ({header.status})")
+        await journal.append("cancel_requested", {"by": principal.name})
+        header = await journal.update(lambda _: {"cancel_requested": True})
+        local = self._tasks.get(run_id)
+        if local is not None:
+            local.cancel()  # elsewhere, the owning replica sees cancel_requested at its next step
+        return header
+
+    async def decide(
+        self,
+        run_id: str,
+        principal: Principal,
+        *,
+        decision: str,
+        approval_id: str | None,
+        arguments: dict[str, Any] | None,
+        given_hash: str | None,
+        reason: str | None,
+    ) -> RunView:
+        view = await self.view(run_id)
+        if view is None:
+            raise KeyError(run_id)
+        pending = [approval for approval in view.approvals if approval.status == "pending"]
+        if approval_id is not None:
+            pending = [approval for approval in pending if approval.id == approval_id]
+        if not pending:
+            decided = [a for a in view.approvals if a.id == approval_id and a.status != "pending"]
+            if decided:
+                raise ConflictError(f"approval {approval_id} was already decided ({decided[0].status})")
+            raise ConflictError("this run has no pending approval" + (f" with id {approval_id}" if approval_id else ""))
+        if len(pending) > 1:
+            raise ConflictError("several approvals are pending: name one with approval_id")
+        approval = pending[0]
+        if time.time() >= approval.expires_at:
+            raise GoneError(f"approval {approval.id} expired; the step will not run")
+        if decision == "approve":
+            supplied = given_hash or (
+                arguments_hash(approval.server, approval.tool, arguments) if arguments is not None else None
+            )
+            if supplied is None:
+                raise ConflictError("to approve, send the exact arguments (or arguments_hash) you are approving")
+            if supplied != approval.arguments_hash:
+                raise ConflictError("these are not the arguments awaiting approval; nothing was approved")
+        journal = RunJournal(self.store, self.notifier, run_id)
+        recorded = await journal.append(
+            "approval_decided",
+            {
+                "approval_id": approval.id,
+                "decision": "approved" if decision == "approve" else "rejected",
+                "decided_by": principal.name,
+                "reason": reason,
+            },
+        )
+        # Single use: if two people decided at once, only the first decision in the journal counts.
+        first = next(
+            event
+            for event in await self._all_events(run_id)
+            if event.type == "approval_decided" and event.data.get("approval_id") == approval.id
+        )
+        if first.seq != recorded.seq:
+            raise ConflictError(f"approval {approval.id} was already decided by {first.data.get('decided_by')}")
+        result = await self.view(run_id)
+        assert result is not None
+        return result
+
+    async def follow(self, run_id: str, after: int) -> AsyncIterator[RunEvent]:
+        """Events after ``after``, then new ones as they happen, until the run finishes."""
+        while True:
+            events = await self.store.events(run_id, after=after)
+            for event in events:
+                after = event.seq
+                yield event
+                if event.type == "run_finished":
+                    return
+            await self.notifier.wait(run_id, STORE_POLL_SECONDS)
+
+    async def shutdown(self, grace_seconds: float = 10.0) -> None:
+        """Let running runs finish within the grace period, then cancel the rest (they record how they ended)."""
+        tasks = list(self._tasks.values())
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=grace_seconds)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+
+    async def _all_events(self, run_id: str) -> list[RunEvent]:
+        events: list[RunEvent] = []
+        while True:
+            page = await self.store.events(run_id, after=events[-1].seq if events else 0)
+            if not page:
+                return events
+            events.extend(page)

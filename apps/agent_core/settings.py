@@ -1,0 +1,81 @@
+"""Configuration of the agent core (``AGENTIC_*`` variables, plus boto3's own ``AWS_*``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+
+from apps.common.settings import CommaList, ServiceSettings, split_comma_list
+
+LOCAL_MCP_SERVERS = (
+    "aws=http://127.0.0.1:8001/mcp,database=http://127.0.0.1:8002/mcp,"
+    "custom=http://127.0.0.1:8003/mcp,kubernetes=http://127.0.0.1:8004/mcp"
+)
+
+
+class AgentCoreSettings(ServiceSettings):
+    mcp_servers: str = LOCAL_MCP_SERVERS
+    """``name=url,…``: the MCP servers whose tools the agent core may call."""
+    mcp_token: SecretStr | None = None
+    """Bearer token sent to the MCP servers, when they require one."""
+
+    reasoner: Literal["auto", "bedrock", "openai", "offline"] = "auto"
+    """``auto``: Bedrock if a model id is set, else an OpenAI-compatible endpoint if set, else offline."""
+    bedrock_model_id: str | None = None
+    openai_base_url: str | None = None
+    openai_model: str | None = None
+    openai_api_key: SecretStr | None = None
+    max_turns: int = Field(default=12, ge=1, le=100)
+    max_run_tokens: int = Field(default=200_000, ge=1000, le=10_000_000)
+
+    state: str = "sqlite:///var/agent-core.db"
+    """``sqlite:///path`` (one machine) or ``dynamodb://table`` (shared by every replica)."""
+
+    api_keys_file: Path | None = None
+    """JSON or YAML list of ``{name, roles, sha256}``: keys are stored hashed, never in clear."""
+    api_keys: SecretStr | None = None
+    """The same list inline, as JSON; for environments without a mounted secret file."""
+    cors_origins: CommaList = ()
+
+    approval_ttl_seconds: int = Field(default=900, ge=1, le=7 * 86_400)
+    require_approval: CommaList = ()
+    """``server.tool`` names that need approval even though they are not annotated destructive."""
+    auto_approve: CommaList = ()
+    """``server.tool`` names approved without asking: only for trusted deployments."""
+    tool_timeout_seconds: float = Field(default=60.0, gt=0, le=900)
+    catalog_ttl_seconds: float = Field(default=60.0, ge=0, le=3600)
+    breaker_failures: int = Field(default=3, ge=1, le=100)
+    """Consecutive failures to reach an MCP server before its circuit opens and calls fail fast."""
+    breaker_reset_seconds: float = Field(default=10.0, gt=0, le=600)
+    """How long a circuit stays open before one probe call is let through."""
+    max_result_bytes: int = Field(default=64_000, ge=1024, le=300_000)
+    """A step's result is stored up to this size (the journal's items must stay small)."""
+
+    _split = field_validator("cors_origins", "require_approval", "auto_approve", mode="before")(split_comma_list)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if "*" in value:
+            raise ValueError("'*' is not allowed: list the dashboard's origins")
+        bad = [origin for origin in value if not origin.startswith(("http://", "https://"))]
+        if bad:
+            raise ValueError(f"origins must start with http:// or https://: {', '.join(bad)}")
+        return value
+
+    @field_validator("require_approval", "auto_approve")
+    @classmethod
+    def _qualified_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [name for name in value if name.count(".") != 1]
+        if bad:
+            raise ValueError(f"tool names must be written server.tool: {', '.join(bad)}")
+        return value
+
+    def reasoner_kind(self) -> Literal["bedrock", "openai", "offline"]:
+        if self.reasoner != "auto":
+            return self.reasoner
+        if self.bedrock_model_id:
+            return "bedrock"
+        return "openai" if self.openai_base_url else "offline"
