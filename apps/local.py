@@ -43,6 +43,7 @@ SERVICES = (
     LocalService("custom", "apps.mcp_custom", 8003, "weather, key/value store (in memory)"),
     LocalService("kubernetes", "apps.mcp_kubernetes", 8004, "pods, cluster status, scaling (your kubeconfig)"),
 )
+AGENT_CORE = LocalService("agent core", "apps.agent_core", 8080, "the API at /api (runs, approvals, tools, health)")
 
 
 def local_environment() -> dict[str, str]:
@@ -51,7 +52,18 @@ def local_environment() -> dict[str, str]:
     env.setdefault("AGENTIC_DATABASE_PATH", str(VAR / "sample.db"))
     env.setdefault("AGENTIC_KV_STORE", "memory")
     env.setdefault("AGENTIC_LOG_LEVEL", "WARNING")
+    env.setdefault("AGENTIC_STATE", f"sqlite:///{VAR / 'agent-core.db'}")
+    env.setdefault("AGENTIC_MCP_SERVERS", ",".join(f"{s.name}={s.url}/mcp" for s in SERVICES))
     return env
+
+
+def reasoner_description(env: dict[str, str]) -> str:
+    chosen = env.get("AGENTIC_REASONER", "auto")
+    if chosen == "bedrock" or (chosen == "auto" and env.get("AGENTIC_BEDROCK_MODEL_ID")):
+        return f"bedrock ({env.get('AGENTIC_BEDROCK_MODEL_ID')})"
+    if chosen == "openai" or (chosen == "auto" and env.get("AGENTIC_OPENAI_BASE_URL")):
+        return f"openai-compatible ({env.get('AGENTIC_OPENAI_MODEL')} at {env.get('AGENTIC_OPENAI_BASE_URL')})"
+    return "offline planner (no model configured; set AGENTIC_BEDROCK_MODEL_ID or AGENTIC_OPENAI_BASE_URL)"
 
 
 def wait_until_ready(service: LocalService, process: subprocess.Popen[bytes]) -> None:
@@ -92,19 +104,22 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, request_stop)
+    everything = (*SERVICES, AGENT_CORE)
     try:
-        for service in SERVICES:
+        for service in everything:
             command = [sys.executable, "-m", service.module, "--host", "127.0.0.1", "--port", str(service.port)]
             processes.append(subprocess.Popen(command, env=env, cwd=ROOT))  # noqa: S603 - our own argv
-        for service, process in zip(SERVICES, processes, strict=True):
+        for service, process in zip(everything, processes, strict=True):
             wait_until_ready(service, process)
         print("\nThe platform is running on 127.0.0.1:", flush=True)
+        print(f"  {AGENT_CORE.name:<11} {AGENT_CORE.url}/api   {AGENT_CORE.summary}", flush=True)
         for service in SERVICES:
             print(f"  {service.name:<11} {service.url}/mcp   {service.summary}", flush=True)
-        print("\nCtrl-C stops every service.", flush=True)
+        print(f"\nState: {env['AGENTIC_STATE']}. Reasoner: {reasoner_description(env)}.", flush=True)
+        print("Ctrl-C stops every service.", flush=True)
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)
-        exited = next(s for s, p in zip(SERVICES, processes, strict=True) if p.poll() is not None)
+        exited = next(s for s, p in zip(everything, processes, strict=True) if p.poll() is not None)
         print(f"{exited.name} stopped unexpectedly; stopping the others.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
