@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 UV_VERSION := 0.13.8
 CONFORMANCE := tools/mcp-conformance
 
-.PHONY: dev test lint typecheck unit bench lock clean
+.PHONY: dev test lint typecheck unit browser bench lock clean
 
 # The stock pip (23.2) spends minutes resolving this set and then fails; uv installs it in seconds.
 # Bytecode is compiled at install: without it every start recompiles the kubernetes client (~1 s).
@@ -34,7 +34,14 @@ $(CONFORMANCE)/node_modules/.installed: $(CONFORMANCE)/package.json $(CONFORMANC
 	cd $(CONFORMANCE) && npm ci --silent --no-audit --no-fund
 	touch $@
 
-unit: $(VENV)/.installed $(CONFORMANCE)/node_modules/.installed
+# The end-to-end tests drive Debian's Chromium through Playwright; Playwright's own browser
+# download cannot work here, so the system package is installed when it is missing.
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "install Debian's chromium (sudo apt-get install chromium) for the end-to-end tests" >&2; exit 1; fi; }
+
+unit: $(VENV)/.installed $(CONFORMANCE)/node_modules/.installed browser
 	$(PY) -m pytest
 
 # Measurements, not tests: figures are printed for the reader to compare with their budgets.

@@ -1,8 +1,9 @@
 """The platform on one machine: ``make dev`` → ``python -m apps.local``.
 
 Starts each service as its own process on 127.0.0.1 (as they run in the cluster: one process per
-pod), waits until each is ready, prints where they are, and stops them all cleanly on Ctrl-C or
-when any of them exits.
+pod): the four MCP servers, and the agent core serving the dashboard at ``/`` and the API at
+``/api`` on one URL, the routing the ALB ingress gives. It waits until each is ready, prints
+where they are and what they use, and stops them all cleanly on Ctrl-C or when any of them exits.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 STARTUP_TIMEOUT_SECONDS = 30.0
-STOP_TIMEOUT_SECONDS = 10.0
+STOP_TIMEOUT_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -37,23 +38,24 @@ class LocalService:
         return f"http://127.0.0.1:{self.port}"
 
 
-SERVICES = (
-    LocalService("aws", "apps.mcp_aws", 8001, "S3, Bedrock, Glue (your AWS credentials, if any)"),
-    LocalService("database", "apps.mcp_database", 8002, "read-only SQL over the sample database"),
-    LocalService("custom", "apps.mcp_custom", 8003, "weather, key/value store (in memory)"),
-    LocalService("kubernetes", "apps.mcp_kubernetes", 8004, "pods, cluster status, scaling (your kubeconfig)"),
-)
-AGENT_CORE = LocalService("agent core", "apps.agent_core", 8080, "the API at /api (runs, approvals, tools, health)")
+def mcp_servers(first_port: int) -> tuple[LocalService, ...]:
+    return (
+        LocalService("aws", "apps.mcp_aws", first_port, "S3, Bedrock, Glue (your AWS credentials, if any)"),
+        LocalService("database", "apps.mcp_database", first_port + 1, "read-only SQL over the sample database"),
+        LocalService("custom", "apps.mcp_custom", first_port + 2, "weather, key/value store (in memory)"),
+        LocalService("kubernetes", "apps.mcp_kubernetes", first_port + 3, "pods, status, scaling (your kubeconfig)"),
+    )
 
 
-def local_environment() -> dict[str, str]:
+def local_environment(servers: tuple[LocalService, ...]) -> dict[str, str]:
     """Local defaults, each overridable from the caller's environment."""
     env = dict(os.environ)
     env.setdefault("AGENTIC_DATABASE_PATH", str(VAR / "sample.db"))
     env.setdefault("AGENTIC_KV_STORE", "memory")
     env.setdefault("AGENTIC_LOG_LEVEL", "WARNING")
     env.setdefault("AGENTIC_STATE", f"sqlite:///{VAR / 'agent-core.db'}")
-    env.setdefault("AGENTIC_MCP_SERVERS", ",".join(f"{s.name}={s.url}/mcp" for s in SERVICES))
+    env.setdefault("AGENTIC_DASHBOARD_DIR", str(ROOT / "dashboard"))
+    env["AGENTIC_MCP_SERVERS"] = ",".join(f"{server.name}={server.url}/mcp" for server in servers)
     return env
 
 
@@ -95,27 +97,30 @@ def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the platform's services on 127.0.0.1.")
-    parser.parse_args(argv)
+    parser.add_argument("--port", type=int, default=8080, help="the dashboard and API (default 8080)")
+    parser.add_argument("--mcp-port", type=int, default=8001, help="the first MCP server; the others follow")
+    args = parser.parse_args(argv)
+    servers = mcp_servers(args.mcp_port)
+    agent_core = LocalService("agent core", "apps.agent_core", args.port, "dashboard at /, API at /api")
     VAR.mkdir(exist_ok=True)
-    env = local_environment()
+    env = local_environment(servers)
     processes: list[subprocess.Popen[bytes]] = []
 
     def request_stop(signum: int, _: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, request_stop)
-    everything = (*SERVICES, AGENT_CORE)
+    everything = (*servers, agent_core)
     try:
         for service in everything:
             command = [sys.executable, "-m", service.module, "--host", "127.0.0.1", "--port", str(service.port)]
             processes.append(subprocess.Popen(command, env=env, cwd=ROOT))  # noqa: S603 - our own argv
         for service, process in zip(everything, processes, strict=True):
             wait_until_ready(service, process)
-        print("\nThe platform is running on 127.0.0.1:", flush=True)
-        print(f"  {AGENT_CORE.name:<11} {AGENT_CORE.url}/api   {AGENT_CORE.summary}", flush=True)
-        for service in SERVICES:
+        print(f"\nThe platform is running: open {agent_core.url}/ (API at {agent_core.url}/api)", flush=True)
+        for service in servers:
             print(f"  {service.name:<11} {service.url}/mcp   {service.summary}", flush=True)
-        print(f"\nState: {env['AGENTIC_STATE']}. Reasoner: {reasoner_description(env)}.", flush=True)
+        print(f"State: {env['AGENTIC_STATE']}. Reasoner: {reasoner_description(env)}.", flush=True)
         print("Ctrl-C stops every service.", flush=True)
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)

@@ -12,7 +12,8 @@ from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apps.agent_core.api import routes
@@ -140,6 +141,37 @@ _KNOWN_ERRORS: dict[type[Exception], tuple[int, str]] = {
 }
 
 
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware: the headers every response carries (the dashboard's strict CSP among them)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 class RequestMetrics:
     """Pure ASGI middleware: requests and their duration by route template (never by raw path)."""
 
@@ -166,6 +198,15 @@ class RequestMetrics:
             route = getattr(scope.get("route"), "path", "other")
             self.metrics.requests.labels(method=scope["method"], route=route, status=str(status)).inc()
             self.metrics.request_duration.labels(route=route).observe(time.perf_counter() - started)
+
+
+def dashboard_routes(settings: AgentCoreSettings) -> list[Mount]:
+    if settings.dashboard_dir is None:
+        return []
+    if not (settings.dashboard_dir / "index.html").is_file():
+        raise ConfigurationError(f"AGENTIC_DASHBOARD_DIR: no index.html in {settings.dashboard_dir}")
+    # Last in the route list: /api, the probes and /metrics match first, as behind the ALB.
+    return [Mount("/", app=StaticFiles(directory=settings.dashboard_dir, html=True), name="dashboard")]
 
 
 def create_app(settings: AgentCoreSettings) -> Starlette:
@@ -266,6 +307,7 @@ def create_app(settings: AgentCoreSettings) -> Starlette:
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
             Route("/metrics", metrics_text, methods=["GET"]),
+            *dashboard_routes(settings),
         ],
         exception_handlers={
             ApiError: api_error,
@@ -283,6 +325,7 @@ def create_app(settings: AgentCoreSettings) -> Starlette:
         max_age=600,
     )
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestMetrics, metrics=metrics)
     app.state.runs = service
     app.state.api_keys = api_keys

@@ -38,6 +38,8 @@ class AgentCoreSettings(ServiceSettings):
     api_keys: SecretStr | None = None
     """The same list inline, as JSON; for environments without a mounted secret file."""
     cors_origins: CommaList = ()
+    dashboard_dir: Path | None = None
+    """Serve the dashboard's static files at ``/`` (one machine); in the cluster nginx serves them."""
 
     approval_ttl_seconds: int = Field(default=900, ge=1, le=7 * 86_400)
     require_approval: CommaList = ()

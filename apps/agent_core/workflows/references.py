@@ -25,7 +25,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import jmespath
 import jmespath.functions
@@ -159,7 +159,8 @@ def root_paths(expression: str) -> list[tuple[str, ...]]:
     reads ``("inputs", "xs")``; ``@`` reads ``()`` (everything). Fields inside projections and filters
     read elements, not the root, and are not listed.
     """
-    return [tuple(path) for path in _reads(compile_expression(expression).parsed)]
+    # The parsed tree is plain dicts; the stubs' TypedDict is narrower than what the walk needs.
+    return [tuple(path) for path in _reads(cast(dict[str, Any], compile_expression(expression).parsed))]
 
 
 def _reads(node: dict[str, Any]) -> list[list[str]]:
@@ -237,7 +238,7 @@ def reference_problems(expression: str, scope: ReferenceScope) -> list[str]:
         parsed = compile_expression(expression)
     except ExpressionError as exc:
         return [str(exc)]
-    problems = list(_function_problems(parsed.parsed))
+    problems = list(_function_problems(cast(dict[str, Any], parsed.parsed)))
     for path in root_paths(expression):
         problem = _path_problem(path, scope)
         if problem is not None and problem not in problems:
