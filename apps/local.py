@@ -54,7 +54,8 @@ def local_environment(servers: tuple[LocalService, ...]) -> dict[str, str]:
     env.setdefault("AGENTIC_KV_STORE", "memory")
     env.setdefault("AGENTIC_LOG_LEVEL", "WARNING")
     env.setdefault("AGENTIC_STATE", f"sqlite:///{VAR / 'agent-core.db'}")
-    env.setdefault("AGENTIC_DASHBOARD_DIR", str(ROOT / "dashboard"))
+    if (ROOT / "dashboard" / "index.html").is_file():
+        env.setdefault("AGENTIC_DASHBOARD_DIR", str(ROOT / "dashboard"))
     env["AGENTIC_MCP_SERVERS"] = ",".join(f"{server.name}={server.url}/mcp" for server in servers)
     return env
 
