@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import AsyncIterator
 
 from mcp.server.transport_security import RequestBodyLimitMiddleware
@@ -41,6 +40,7 @@ from apps.agent_core.runs.service import ConflictError, GoneError, RunLimits, Ru
 from apps.agent_core.settings import AgentCoreSettings
 from apps.agent_core.store import open_store
 from apps.agent_core.store.base import InvalidCursor, StoreError
+from apps.common.metrics import ObserveRequests
 from apps.common.settings import ConfigurationError
 
 VERSION = "1.0.0"
@@ -172,34 +172,6 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class RequestMetrics:
-    """Pure ASGI middleware: requests and their duration by route template (never by raw path)."""
-
-    def __init__(self, app: ASGIApp, metrics: AgentCoreMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
-            route = getattr(scope.get("route"), "path", "other")
-            self.metrics.requests.labels(method=scope["method"], route=route, status=str(status)).inc()
-            self.metrics.request_duration.labels(route=route).observe(time.perf_counter() - started)
-
-
 def dashboard_routes(settings: AgentCoreSettings) -> list[Mount]:
     if settings.dashboard_dir is None:
         return []
@@ -326,7 +298,7 @@ def create_app(settings: AgentCoreSettings) -> Starlette:
     )
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(RequestMetrics, metrics=metrics)
+    app.add_middleware(ObserveRequests, observe=metrics.observe_request)
     app.state.runs = service
     app.state.api_keys = api_keys
     app.state.settings = settings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.types import Scope
 
 from apps.common.metrics import DURATION_BUCKETS
 
@@ -41,3 +42,9 @@ class AgentCoreMetrics:
         self.runs = Counter(
             "agent_core_runs", "Finished runs by kind and final status.", ["kind", "status"], registry=self.registry
         )
+
+    def observe_request(self, scope: Scope, status: int, seconds: float) -> None:
+        # The route template, never the raw path: run ids must not become label values.
+        route = getattr(scope.get("route"), "path", "other")
+        self.requests.labels(method=scope["method"], route=route, status=str(status)).inc()
+        self.request_duration.labels(route=route).observe(seconds)

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
-from apps.common.metrics import HttpRequestMetrics, McpMetrics, metrics_endpoint
+from apps.common.metrics import McpMetrics, ObserveRequests, metrics_endpoint
 from apps.common.security import BearerTokenGuard, transport_security
 from apps.common.settings import McpServerSettings
 from apps.common.tool_calls import ToolCallGuard, ToolPolicy
@@ -158,11 +158,7 @@ def create_mcp_app(spec: McpServerSpec, settings: McpServerSettings) -> Starlett
     )
     if token is not None:
         app.add_middleware(BearerTokenGuard, token=token)
-    app.add_middleware(
-        HttpRequestMetrics,
-        counter=metrics.http_requests,
-        known_paths=frozenset({"/mcp", "/health", "/ready", "/metrics"}),
-    )
+    app.add_middleware(ObserveRequests, observe=metrics.observe_request)
     app.state.mcp_server = server
     app.state.metrics = metrics
     return app

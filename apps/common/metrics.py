@@ -3,29 +3,34 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+MCP_SERVER_PATHS = frozenset({"/mcp", "/health", "/ready", "/metrics"})
 # Tool calls range from sub-millisecond lookups to minute-long model invocations.
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
 
-class HttpRequestMetrics:
-    """Pure ASGI middleware counting every HTTP request by method, route and status."""
+RequestObserver = Callable[[Scope, int, float], None]
+"""Called after every HTTP request with its ASGI scope (routing already applied), status and seconds."""
 
-    def __init__(self, app: ASGIApp, counter: Counter, known_paths: frozenset[str]) -> None:
+
+class ObserveRequests:
+    """Pure ASGI middleware that reports every HTTP request to ``observe`` once it has been answered."""
+
+    def __init__(self, app: ASGIApp, observe: RequestObserver) -> None:
         self.app = app
-        self.counter = counter
-        # Only known paths become label values: a scanner probing random URLs must not grow the series.
-        self.known_paths = known_paths
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
         status = 500
 
         async def send_with_status(message: Message) -> None:
@@ -37,8 +42,7 @@ class HttpRequestMetrics:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            path = scope["path"] if scope["path"] in self.known_paths else "other"
-            self.counter.labels(method=scope["method"], path=path, status=str(status)).inc()
+            self.observe(scope, status, time.perf_counter() - started)
 
 
 class McpMetrics:
@@ -66,6 +70,11 @@ class McpMetrics:
             ["method", "path", "status"],
             registry=self.registry,
         )
+
+    def observe_request(self, scope: Scope, status: int, _seconds: float) -> None:
+        # Only known paths become label values: a scanner probing random URLs must not grow the series.
+        path = scope["path"] if scope["path"] in MCP_SERVER_PATHS else "other"
+        self.http_requests.labels(method=scope["method"], path=path, status=str(status)).inc()
 
     def record_tool_call(self, tool: str, outcome: str, started: float) -> float:
         """Count one call and return its duration in seconds."""

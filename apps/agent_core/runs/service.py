@@ -111,11 +111,12 @@ class RunService:
             updated_at=now,
         )
         await self.store.create(header)
+        journal = RunJournal(self.store, self.notifier, header.id)
         execution = RunExecution(
             header,
-            journal=RunJournal(self.store, self.notifier, header.id),
+            journal=journal,
             steps=StepRunner(
-                journal=RunJournal(self.store, self.notifier, header.id),
+                journal=journal,
                 gateway=self.gateway,
                 catalog={(spec.server, spec.name): spec for spec in tools},
                 policy=self.policy,
