@@ -183,7 +183,11 @@ class OfflineReasoner:
         return answer if len(answer) <= _MAX_ANSWER_CHARS else answer[: _MAX_ANSWER_CHARS - 1] + "…"
 
     async def summarize(self, instruction: str, data: Any) -> tuple[str, TokenUsage]:
-        if isinstance(data, dict) and data and all(isinstance(v, (dict, list)) for v in data.values()):
+        steps = data.get("steps") if isinstance(data, dict) else None
+        if isinstance(steps, dict) and steps:
+            # A workflow's context: one line per step, its result or why it has none.
+            facts = [f"- {step_id}: {_describe_step(state)}" for step_id, state in steps.items()]
+        elif isinstance(data, dict) and data and all(isinstance(v, (dict, list)) for v in data.values()):
             facts = [f"- {key}: {describe_value(value)}" for key, value in data.items()]
         else:
             facts = [f"- {describe_value(data)}"]
@@ -197,3 +201,13 @@ class OfflineReasoner:
 
     async def aclose(self) -> None:
         return None
+
+
+def _describe_step(state: Any) -> str:
+    if not isinstance(state, dict):
+        return describe_value(state)
+    if state.get("error"):
+        return f"{state.get('status', 'failed')}: {state['error']}"
+    if state.get("status") == "skipped":
+        return "skipped"
+    return describe_value(state.get("result"))

@@ -202,3 +202,25 @@ async def test_summarize_is_templated(catalog: list[ToolSpec]) -> None:
 )
 def test_describe_value(value: Any, expected: str) -> None:
     assert describe_value(value) == expected
+
+
+async def test_summary_of_a_workflow_lists_each_step_result_or_error() -> None:
+    from apps.agent_core.reasoning.offline import OfflineReasoner
+
+    data = {
+        "workflow": "report",
+        "description": "d",
+        "steps": {
+            "counts": {
+                "result": {"columns": ["status", "n"], "rows": [["paid", 3]]},
+                "status": "succeeded",
+                "error": None,
+            },
+            "broken": {"result": None, "status": "failed", "error": "database unreachable"},
+        },
+        "inputs": {},
+    }
+    text, usage = await OfflineReasoner().summarize("Write a report", data)
+    assert "- counts: columns: 2 (status, n); rows: 1" in text
+    assert "- broken: failed: database unreachable" in text
+    assert usage.input_tokens == 0
