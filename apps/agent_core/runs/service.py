@@ -223,6 +223,8 @@ class RunService:
         )
         if first.seq != recorded.seq:
             raise ConflictError(f"approval {approval.id} was already decided by {first.data.get('decided_by')}")
+        # The waiting step would say so at its next poll; saying it now keeps the answer and lists current.
+        await journal.update(lambda h: {"status": "running"} if h.status == "awaiting_approval" else {})
         result = await self.view(run_id)
         assert result is not None
         return result

@@ -63,7 +63,8 @@ def test_approval_is_bound_to_the_exact_arguments_and_single_use(lab: tuple[str,
         assert core.run(run_id)["status"] == "awaiting_approval"
 
         exact = {"decision": "approve", "approval_id": approval["id"], "arguments_hash": approval["arguments_hash"]}
-        assert core.http.post(f"/api/runs/{run_id}/approvals", json=exact).status_code == 200
+        decided = core.http.post(f"/api/runs/{run_id}/approvals", json=exact)
+        assert decided.status_code == 200 and decided.json()["status"] != "awaiting_approval"
         run = core.wait_for(run_id, TERMINAL)
         again = core.http.post(f"/api/runs/{run_id}/approvals", json=exact)
     assert run["status"] == "succeeded"

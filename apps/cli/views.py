@@ -1,0 +1,124 @@
+"""A run view (``GET /api/runs/{id}``) as text: the full detail for ``show``, the summary after a run."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from apps.cli.text import Style, age, duration, one_line, shorten, status_text, tool_name, until, usage_text
+
+STEP_MARKS = {
+    "succeeded": ("ok", "green"),
+    "failed": ("fail", "red"),
+    "rejected": ("fail", "red"),
+    "cancelled": ("fail", "yellow"),
+    "skipped": ("skip", "dim"),
+    "awaiting_approval": ("pause", "yellow"),
+    "running": ("start", "cyan"),
+}
+RUN_MARKS = {
+    "succeeded": ("ok", "green"),
+    "failed": ("fail", "red"),
+    "needs_attention": ("fail", "red"),
+    "cancelled": ("fail", "yellow"),
+    "awaiting_approval": ("pause", "yellow"),
+}
+
+
+def _mark(status: str, style: Style, marks: dict[str, tuple[str, str]]) -> str:
+    name, color = marks.get(status, ("info", "cyan"))
+    return style.paint(style.symbol(name), color)
+
+
+def _indented(text: str, prefix: str = "  ") -> list[str]:
+    return [prefix + line for line in text.splitlines()] or [prefix]
+
+
+def step_lines(view: dict[str, Any], style: Style) -> list[str]:
+    steps = view.get("steps") or []
+    if not steps:
+        return []
+    width = max(len(str(step.get("id"))) for step in steps)
+    tool_width = max(len(tool_name(step.get("server"), step.get("tool"))) for step in steps)
+    lines = ["Steps:"]
+    for step in steps:
+        status = str(step.get("status"))
+        tool = tool_name(step.get("server"), step.get("tool"))
+        detail = step.get("error") if step.get("error") else one_line(step.get("result"), 70, style.ellipsis)
+        attempt = f" (attempt {step['attempt']})" if (step.get("attempt") or 1) > 1 else ""
+        lines.append(
+            f"  {_mark(status, style, STEP_MARKS)} {str(step.get('id')).ljust(width)}  {tool.ljust(tool_width)}  "
+            f"{status_text(status, style)}  {duration(step.get('duration_ms'))}{attempt}  "
+            f"{shorten(str(detail or ''), 100, style.ellipsis)}".rstrip()
+        )
+    return lines
+
+
+def approval_lines(view: dict[str, Any], style: Style, cli: str) -> list[str]:
+    approvals = view.get("approvals") or []
+    if not approvals:
+        return []
+    lines = ["Approvals:"]
+    for approval in approvals:
+        status = str(approval.get("status"))
+        tool = tool_name(approval.get("server"), approval.get("tool"))
+        if status == "pending":
+            when = f"expires in {until(float(approval.get('expires_at') or 0))}"
+        else:
+            by = f" by {approval['decided_by']}" if approval.get("decided_by") else ""
+            reason = f": {approval['reason']}" if approval.get("reason") else ""
+            when = f"{by}{reason}".strip()
+        lines.append(f"  {approval.get('id')}  {tool}  {status_text(status, style)}  {when}".rstrip())
+        lines.append(
+            f"    arguments: {json.dumps(approval.get('arguments') or {}, ensure_ascii=False, sort_keys=True)}"
+        )
+    if any(approval.get("status") == "pending" for approval in approvals):
+        lines.append(f"  approve with: {cli} approve {view.get('id')}")
+    return lines
+
+
+def turn_lines(view: dict[str, Any], style: Style) -> list[str]:
+    turns = view.get("turns") or []
+    if not turns:
+        return []
+    lines = [f"Model turns ({len(turns)}):"]
+    for turn in turns:
+        text = str(turn.get("text") or "").strip()
+        first = text.splitlines()[0] if text else "(no text)"
+        calls = len(turn.get("tool_calls") or [])
+        extra = f" ({calls} tool call{'s' if calls != 1 else ''})" if calls else ""
+        lines.append(f"  {turn.get('index')}. {shorten(first, 100, style.ellipsis)}{extra}")
+    return lines
+
+
+def outcome_lines(view: dict[str, Any], style: Style) -> list[str]:
+    """The end of a run: final answer, error, tokens and status with its duration."""
+    lines: list[str] = []
+    if view.get("final_answer"):
+        lines += ["Final answer:", *_indented(str(view["final_answer"]))]
+    if view.get("error"):
+        lines.append(f"{style.paint('Error:', 'red')} {view['error']}")
+    lines.append(f"Tokens: {usage_text(view.get('usage'))}")
+    status = str(view.get("status"))
+    took = f" in {duration(view['duration_ms'])}" if view.get("duration_ms") is not None else ""
+    lines.append(f"{_mark(status, style, RUN_MARKS)} {status_text(status, style)}{took}{style.dot}run {view.get('id')}")
+    return lines
+
+
+def run_detail(view: dict[str, Any], style: Style, cli: str, now: float | None = None) -> list[str]:
+    """Everything ``show`` prints about one run."""
+    now = time.time() if now is None else now
+    model = f" ({view['model']})" if view.get("model") else ""
+    header = [
+        f"Run {view.get('id')}{style.dot}{view.get('kind')}{style.dot}{status_text(str(view.get('status')), style)}",
+        f"  title:    {shorten(str(view.get('title') or ''), 200, style.ellipsis)}",
+        f"  created:  {age(view.get('created_at'), now)} ago by {view.get('owner')}",
+        f"  reasoner: {view.get('reasoner')}{model}",
+    ]
+    sections = [step_lines(view, style), approval_lines(view, style, cli), turn_lines(view, style)]
+    lines = header
+    for section in sections:
+        if section:
+            lines += ["", *section]
+    return [*lines, "", *outcome_lines(view, style)]
