@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("apps.mcp_aws", "apps.mcp_database", "apps.mcp_custom", "apps.mcp_kubernetes")
+SERVICES = ("apps.mcp_aws", "apps.mcp_database", "apps.mcp_custom", "apps.mcp_kubernetes", "apps.agent_core")
 RSS_BUDGET_MB = 128
 READY_BUDGET_SECONDS = 2.5
 
@@ -79,6 +79,7 @@ def main() -> int:
             "PYTHONPATH": str(ROOT),
             "AGENTIC_DATABASE_PATH": str(Path(scratch, "sample.db")),
             "AGENTIC_LOG_LEVEL": "WARNING",
+            "AGENTIC_STATE": f"sqlite:///{Path(scratch, 'runs.db')}",
         }
         print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
         print(f"{args.runs} runs each, started alone; median (max)\n")
