@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 UV_VERSION := 0.13.8
 CONFORMANCE := tools/mcp-conformance
 
-.PHONY: dev test lint typecheck unit browser bench lock clean
+.PHONY: dev test lint typecheck unit browser bench plan lock clean
 
 # The stock pip (23.2) spends minutes resolving this set and then fails; uv installs it in seconds.
 # Bytecode is compiled at install: without it every start recompiles the kubernetes client (~1 s).
@@ -47,6 +47,10 @@ unit: $(VENV)/.installed $(CONFORMANCE)/node_modules/.installed browser
 # Measurements, not tests: figures are printed for the reader to compare with their budgets.
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.services
+
+# The resource tree `pulumi up` would create, from the real program under mocks: no credentials needed.
+plan: $(VENV)/.installed
+	$(PY) -m infra.plan
 
 # Re-pin after editing requirements.in.
 lock: $(VENV)/.installed

@@ -1,0 +1,96 @@
+"""The Pulumi program: configuration → components → exports. Nothing else belongs here."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Pulumi runs this file with infra/ as the working directory and only infra/ on sys.path; the repository
+# root goes first so `infra` imports as the same package that tests and `python -m infra.plan` use.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+import pulumi  # noqa: E402
+
+from infra.alb_controller import AlbController, AlbControllerArgs  # noqa: E402
+from infra.app_roles import AppRoles, AppRolesArgs  # noqa: E402
+from infra.cluster import Cluster, ClusterArgs  # noqa: E402
+from infra.config import load_config  # noqa: E402
+from infra.iam import aws_context  # noqa: E402
+from infra.karpenter import Karpenter, KarpenterArgs  # noqa: E402
+from infra.monitoring import Monitoring, MonitoringArgs  # noqa: E402
+from infra.network import Network, NetworkArgs  # noqa: E402
+from infra.state import StateTables, StateTablesArgs  # noqa: E402
+
+config = load_config()
+name = config.cluster.name
+context = aws_context(config.region)
+
+network = Network(
+    name,
+    NetworkArgs(cluster_name=name, plan=config.network.plan, nat_per_az=config.network.nat_per_az),
+)
+cluster = Cluster(
+    name,
+    ClusterArgs(config=config.cluster, context=context, private_subnet_ids=network.private_subnet_ids),
+)
+state = StateTables(name, StateTablesArgs(deletion_protection=config.state.deletion_protection))
+app_roles = AppRoles(
+    name,
+    AppRolesArgs(
+        cluster_name=cluster.cluster_name,
+        context=context,
+        service_accounts=config.apps.service_accounts,
+        runs_table_arn=state.runs_table_arn,
+        kv_table_arn=state.kv_table_arn,
+        bedrock_model_arns=config.apps.bedrock_model_arns,
+        s3_buckets=config.apps.s3_buckets,
+        glue_jobs=config.apps.glue_jobs,
+    ),
+)
+karpenter = Karpenter(
+    f"{name}-karpenter",
+    KarpenterArgs(
+        config=config.karpenter,
+        context=context,
+        cluster_name=name,
+        cluster=cluster.cluster_name,
+        provider=cluster.provider,
+        cluster_ready=cluster.ready,
+    ),
+)
+alb_controller = AlbController(
+    f"{name}-alb-controller",
+    AlbControllerArgs(
+        cluster_name=name,
+        cluster=cluster.cluster_name,
+        partition=context.partition,
+        region=config.region,
+        vpc_id=network.vpc_id,
+        provider=cluster.provider,
+        cluster_ready=cluster.ready,
+    ),
+)
+monitoring = Monitoring(
+    f"{name}-monitoring",
+    MonitoringArgs(
+        config=config.monitoring,
+        vpc_cidr=network.vpc_cidr,
+        provider=cluster.provider,
+        cluster_ready=cluster.ready,
+        ingress_controller=alb_controller.release,
+    ),
+)
+
+pulumi.export("vpcId", network.vpc_id)
+pulumi.export("publicSubnetIds", network.public_subnet_ids)
+pulumi.export("privateSubnetIds", network.private_subnet_ids)
+pulumi.export("clusterName", cluster.cluster_name)
+pulumi.export("kubeconfig", cluster.kubeconfig)
+pulumi.export("grafanaUrl", monitoring.grafana_url)
+pulumi.export("grafanaAdminPassword", monitoring.grafana_admin_password)
+pulumi.export("runsTableName", state.runs_table_name)
+pulumi.export("kvTableName", state.kv_table_name)
+pulumi.export("appRoleArns", app_roles.role_arns)
+pulumi.export("serviceAccounts", {key: str(account) for key, account in config.apps.service_accounts.all().items()})

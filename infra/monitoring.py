@@ -1,0 +1,186 @@
+"""Monitoring: metrics-server (for HPAs and `kubectl top`) and kube-prometheus-stack.
+
+The stack's release name is fixed and its selectors opened (`*SelectorNilUsesHelmValues: false`), so a
+ServiceMonitor created by any later component is scraped without carrying this release's label. Grafana's
+admin password is generated, stored only in a Kubernetes Secret and a secret stack output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from infra.charts import KUBE_PROMETHEUS_STACK, METRICS_SERVER
+from infra.config import MonitoringConfig
+
+__all__ = ["Monitoring", "MonitoringArgs", "grafana_ingress_manifest", "stack_values"]
+
+NAMESPACE = "monitoring"
+RELEASE = "kube-prometheus-stack"
+GRAFANA_SERVICE = f"{RELEASE}-grafana"  # the grafana subchart's fullname for this release name
+GRAFANA_SECRET = "grafana-admin"  # noqa: S105 - the Secret's name, not its content
+STORAGE_CLASS = "gp3"
+
+
+@dataclass
+class MonitoringArgs:
+    config: MonitoringConfig
+    vpc_cidr: str
+    provider: k8s.Provider
+    cluster_ready: Sequence[pulumi.Resource]
+    # The release serving Ingresses of class `alb`; needed only when Grafana is exposed through an ALB.
+    ingress_controller: pulumi.Resource | None = None
+
+
+def stack_values(cfg: MonitoringConfig) -> dict[str, Any]:
+    def volume(size: str) -> dict[str, Any]:
+        return {
+            "storageClassName": STORAGE_CLASS,
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": size}},
+        }
+
+    return {
+        "prometheus": {
+            "prometheusSpec": {
+                "retention": cfg.prometheus_retention,
+                "storageSpec": {"volumeClaimTemplate": {"spec": volume(cfg.prometheus_storage)}},
+                **{
+                    f"{kind}SelectorNilUsesHelmValues": False
+                    for kind in ("serviceMonitor", "podMonitor", "rule", "probe", "scrapeConfig")
+                },
+            }
+        },
+        "grafana": {
+            "admin": {"existingSecret": GRAFANA_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
+            "persistence": {
+                "enabled": True,
+                "type": "pvc",
+                "storageClassName": STORAGE_CLASS,
+                "accessModes": ["ReadWriteOnce"],
+                "size": cfg.grafana_storage,
+            },
+            # A ReadWriteOnce volume cannot be attached to the old and the new pod at once.
+            "deploymentStrategy": {"type": "Recreate"},
+            "service": {"type": "ClusterIP"},
+        },
+        # EKS runs these on the managed control plane (or binds kube-proxy's metrics to localhost): their
+        # targets would only ever be down and fire alerts.
+        "kubeControllerManager": {"enabled": False},
+        "kubeScheduler": {"enabled": False},
+        "kubeEtcd": {"enabled": False},
+        "kubeProxy": {"enabled": False},
+    }
+
+
+def grafana_ingress_manifest(cfg: MonitoringConfig, vpc_cidr: str) -> dict[str, Any]:
+    annotations = {
+        "alb.ingress.kubernetes.io/scheme": cfg.alb_scheme,
+        "alb.ingress.kubernetes.io/target-type": "ip",
+        "alb.ingress.kubernetes.io/inbound-cidrs": ",".join(cfg.allowed_cidrs or (vpc_cidr,)),
+        "alb.ingress.kubernetes.io/healthcheck-path": "/api/health",
+    }
+    if cfg.certificate_arn:
+        annotations["alb.ingress.kubernetes.io/certificate-arn"] = cfg.certificate_arn
+        annotations["alb.ingress.kubernetes.io/listen-ports"] = '[{"HTTPS": 443}]'
+    else:
+        annotations["alb.ingress.kubernetes.io/listen-ports"] = '[{"HTTP": 80}]'
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": "grafana", "namespace": NAMESPACE, "annotations": annotations},
+        "spec": {
+            "ingressClassName": "alb",
+            "rules": [
+                {
+                    "http": {
+                        "paths": [
+                            {
+                                "path": "/",
+                                "pathType": "Prefix",
+                                "backend": {"service": {"name": GRAFANA_SERVICE, "port": {"number": 80}}},
+                            }
+                        ]
+                    }
+                }
+            ],
+        },
+    }
+
+
+class Monitoring(pulumi.ComponentResource):
+    grafana_url: pulumi.Output[str]
+    grafana_admin_password: pulumi.Output[str]
+
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("agentic:monitoring:Monitoring", name, None, opts)
+        cfg = args.config
+        in_cluster = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(args.cluster_ready))
+
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            # node-exporter needs the host's network and PID namespaces: nothing stricter than privileged fits.
+            metadata={
+                "name": NAMESPACE,
+                "labels": {
+                    "pod-security.kubernetes.io/enforce": "privileged",
+                    "pod-security.kubernetes.io/warn": "baseline",
+                },
+            },
+            opts=in_cluster,
+        )
+        password = random.RandomPassword(
+            f"{name}-grafana-admin",
+            length=32,
+            special=False,  # Grafana reads it into an ini file; letters and digits avoid any quoting issue
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # RandomPassword's result is secret in the engine; say so here too, so no code path can unwrap it.
+        secret_password: pulumi.Output[str] = pulumi.Output.secret(password.result)
+        admin_secret = k8s.core.v1.Secret(
+            f"{name}-grafana-secret",
+            metadata={"name": GRAFANA_SECRET, "namespace": NAMESPACE},
+            type="Opaque",
+            string_data={"admin-user": "admin", "admin-password": secret_password},
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[namespace]),
+        )
+
+        METRICS_SERVER.release(
+            f"{name}-metrics-server", release_name="metrics-server", namespace="kube-system", values={}, opts=in_cluster
+        )
+        stack = KUBE_PROMETHEUS_STACK.release(
+            f"{name}-stack",
+            release_name=RELEASE,
+            namespace=NAMESPACE,
+            values=stack_values(cfg),
+            opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespace, admin_secret])),
+        )
+
+        if cfg.grafana_exposure == "alb":
+            manifest = grafana_ingress_manifest(cfg, args.vpc_cidr)
+            controller = [args.ingress_controller] if args.ingress_controller else []
+            ingress = k8s.networking.v1.Ingress(
+                f"{name}-grafana-ingress",
+                metadata=manifest["metadata"],
+                spec=manifest["spec"],
+                opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[stack, *controller]),
+            )
+            scheme = "https" if cfg.certificate_arn else "http"
+            self.grafana_url = ingress.status.apply(lambda status: _ingress_url(scheme, status))
+        else:
+            self.grafana_url = pulumi.Output.from_input(f"http://{GRAFANA_SERVICE}.{NAMESPACE}.svc.cluster.local")
+        self.grafana_admin_password = secret_password
+        self.register_outputs({"grafanaUrl": self.grafana_url, "grafanaAdminPassword": self.grafana_admin_password})
+
+
+def _ingress_url(scheme: str, status: k8s.networking.v1.outputs.IngressStatus | None) -> str:
+    """The ALB's address; pulumi-kubernetes waits for it before the Ingress counts as created."""
+    ingress = (status.load_balancer.ingress if status and status.load_balancer else None) or []
+    if not ingress or not ingress[0].hostname:
+        raise pulumi.RunError("the Grafana Ingress has no load balancer address; is the ALB controller running?")
+    return f"{scheme}://{ingress[0].hostname}"
