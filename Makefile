@@ -6,8 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV_VERSION := 0.13.8
 CONFORMANCE := tools/mcp-conformance
+CHECKOV_VENV := .venv-checkov
 
-.PHONY: dev test lint typecheck unit browser bench plan lock clean
+.PHONY: dev test lint typecheck unit system-deps bench plan render lock clean
 
 # The stock pip (23.2) spends minutes resolving this set and then fails; uv installs it in seconds.
 # Bytecode is compiled at install: without it every start recompiles the kubernetes client (~1 s).
@@ -34,14 +35,22 @@ $(CONFORMANCE)/node_modules/.installed: $(CONFORMANCE)/package.json $(CONFORMANC
 	cd $(CONFORMANCE) && npm ci --silent --no-audit --no-fund
 	touch $@
 
-# The end-to-end tests drive Debian's Chromium through Playwright; Playwright's own browser
-# download cannot work here, so the system package is installed when it is missing.
-browser:
-	@command -v chromium >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	  else echo "install Debian's chromium (sudo apt-get install chromium) for the end-to-end tests" >&2; exit 1; fi; }
+# checkov pins an old `packaging`, so it lives in a virtualenv of its own.
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt $(VENV)/.installed
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(VENV)/bin/uv pip install --quiet --python $(CHECKOV_VENV)/bin/python -r requirements/checkov.txt
+	touch $@
 
-unit: $(VENV)/.installed $(CONFORMANCE)/node_modules/.installed browser
+# Debian packages the tests drive: Chromium for the end-to-end tests (Playwright's own browser
+# download cannot work here) and nginx to check the dashboard's server config.
+SYSTEM_PACKAGES := chromium nginx-light
+system-deps:
+	@missing=""; command -v chromium >/dev/null || missing="chromium"; command -v nginx >/dev/null || missing="$$missing nginx-light"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "install Debian's $$missing (sudo apt-get install $$missing) for the tests" >&2; exit 1; fi; fi
+
+unit: $(VENV)/.installed $(CONFORMANCE)/node_modules/.installed $(CHECKOV_VENV)/.installed system-deps
 	$(PY) -m pytest
 
 # Measurements, not tests: figures are printed for the reader to compare with their budgets.
@@ -52,9 +61,16 @@ bench: $(VENV)/.installed
 plan: $(VENV)/.installed
 	$(PY) -m infra.plan
 
+# The Kubernetes manifests the program would apply, written to rendered/ to read and diff.
+render: $(VENV)/.installed
+	$(PY) -m infra.render
+
 # Re-pin after editing requirements.in.
 lock: $(VENV)/.installed
 	$(VENV)/bin/uv pip compile --quiet --no-header requirements.in -o requirements.txt
+	$(VENV)/bin/uv pip compile --quiet --no-header --generate-hashes --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 --constraint requirements.txt requirements/runtime.in -o requirements/runtime.txt
+	$(VENV)/bin/uv pip compile --quiet --no-header --python-version 3.11 requirements/checkov.in -o requirements/checkov.txt
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) var rendered .pytest_cache .mypy_cache .ruff_cache

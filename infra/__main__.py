@@ -18,9 +18,12 @@ from infra.app_roles import AppRoles, AppRolesArgs  # noqa: E402
 from infra.cluster import Cluster, ClusterArgs  # noqa: E402
 from infra.config import load_config  # noqa: E402
 from infra.iam import aws_context  # noqa: E402
+from infra.images import Images, ImagesArgs, build_context, content_tag  # noqa: E402
+from infra.ingress import load_balancer_cidrs  # noqa: E402
 from infra.karpenter import Karpenter, KarpenterArgs  # noqa: E402
 from infra.monitoring import Monitoring, MonitoringArgs  # noqa: E402
 from infra.network import Network, NetworkArgs  # noqa: E402
+from infra.platform import Platform, PlatformArgs  # noqa: E402
 from infra.state import StateTables, StateTablesArgs  # noqa: E402
 
 config = load_config()
@@ -82,6 +85,26 @@ monitoring = Monitoring(
         ingress_controller=alb_controller.release,
     ),
 )
+images = Images(f"{name}-images", ImagesArgs(repository_prefix=name, context=build_context(), tag=content_tag()))
+platform = Platform(
+    f"{name}-platform",
+    PlatformArgs(
+        apps=config.apps,
+        ingress=config.ingress,
+        region=config.region,
+        vpc_cidr=str(config.network.vpc_cidr),
+        load_balancer_cidrs=load_balancer_cidrs(config.ingress, config.network.plan),
+        runs_table_name=state.runs_table_name,
+        kv_table_name=state.kv_table_name,
+        images=images.references,
+        version=images.tag,
+        provider=cluster.provider,
+        cluster_ready=cluster.ready,
+        identities=[app_roles],
+        ingress_controller=alb_controller.release,
+        monitoring=monitoring.release,
+    ),
+)
 
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("publicSubnetIds", network.public_subnet_ids)
@@ -94,3 +117,9 @@ pulumi.export("runsTableName", state.runs_table_name)
 pulumi.export("kvTableName", state.kv_table_name)
 pulumi.export("appRoleArns", app_roles.role_arns)
 pulumi.export("serviceAccounts", {key: str(account) for key, account in config.apps.service_accounts.all().items()})
+pulumi.export("dashboardUrl", platform.dashboard_url)
+pulumi.export("apiUrl", platform.api_url)
+pulumi.export("apiKey", platform.api_key)
+pulumi.export("ecrRepositoryUrls", images.repository_urls)
+pulumi.export("images", images.references)
+pulumi.export("imageTag", images.tag)

@@ -7,6 +7,7 @@ CoreDNS and the EBS CSI driver need running nodes, so they come after.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,8 @@ from infra.pod_identity import PodIdentityRole, PodIdentityRoleArgs
 __all__ = ["Cluster", "ClusterArgs", "gp3_storage_class", "kubeconfig_document"]
 
 PRE_COMPUTE_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
+# The VPC CNI's network policy agent enforces NetworkPolicies; without it they would be accepted and ignored.
+ADDON_CONFIGURATION = {"vpc-cni": {"enableNetworkPolicy": "true"}}
 ADMIN_POLICY = "arn:{partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 
 
@@ -244,6 +247,7 @@ class Cluster(pulumi.ComponentResource):
             cluster_name=cluster.name,
             addon_name=addon,
             addon_version=cfg.addon_versions.get(addon),
+            configuration_values=json.dumps(ADDON_CONFIGURATION[addon]) if addon in ADDON_CONFIGURATION else None,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
             opts=pulumi.ResourceOptions(parent=self, depends_on=after),

@@ -49,6 +49,10 @@ _VOLUME_SIZE = re.compile(r"^[1-9][0-9]*(Gi|Ti)$")
 _PROM_DURATION = re.compile(r"^[1-9][0-9]*(h|d|w|y)$")
 _AMI_ALIAS = re.compile(r"^al2023@(latest|v[0-9]{8})$")
 _ADDON_VERSION = re.compile(r"^v[0-9]+\.[0-9]+\.[0-9]+-eksbuild\.[0-9]+$")
+# Bedrock model or inference-profile ids as the Converse API takes them (e.g. us.amazon.nova-lite-v1:0).
+_BEDROCK_MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,2047}$")
+# The AWS Load Balancer Controller's IngressGroup names: lower-case letters, digits, '-' and '.'.
+_ALB_GROUP = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$")
 
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 ADDONS = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver")
@@ -102,6 +106,20 @@ class AppsConfig:
     bedrock_model_arns: tuple[str, ...]
     s3_buckets: tuple[str, ...]
     glue_jobs: tuple[str, ...]
+    # What agent-core asks Bedrock for (AGENTIC_BEDROCK_MODEL_ID); one of bedrock_model_arns covers it.
+    bedrock_model_id: str
+    # Where k8s-mcp may scale deployments (AGENTIC_SCALABLE_NAMESPACES, and one Role in each).
+    scalable_namespaces: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IngressConfig:
+    """The platform's ALB: `/` → the dashboard, `/api` → agent-core."""
+
+    scheme: str  # "internet-facing" | "internal"
+    certificate_arn: str | None
+    group_name: str | None
+    allowed_cidrs: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -127,6 +145,7 @@ class PlatformConfig:
     cluster: ClusterConfig
     karpenter: KarpenterConfig
     apps: AppsConfig
+    ingress: IngressConfig
     state: StateConfig
     monitoring: MonitoringConfig
 
@@ -140,6 +159,7 @@ def parse_config(get: RawGetter) -> PlatformConfig:
         cluster=_cluster(r),
         karpenter=_karpenter(r),
         apps=_apps(r),
+        ingress=_ingress(r),
         state=StateConfig(deletion_protection=r.boolean("stateDeletionProtection", True)),
         monitoring=_monitoring(r),
     )
@@ -264,18 +284,47 @@ def _apps(r: Reader) -> AppsConfig:
     namespace = r.text("appsNamespace", "agentic", pattern=_DNS_LABEL, hint="expected a DNS-1123 label")
     if namespace == K8S_ADMIN_NAMESPACE or namespace.startswith("kube-"):
         r.fail("appsNamespace", f"{namespace!r} is reserved")
+    model_arns = r.strings(
+        "bedrockModelArns",
+        (),
+        pattern=_BEDROCK_ARN,
+        min_items=1,
+        hint="expected a foundation-model or inference-profile ARN",
+    )
+    scalable = r.strings("scalableNamespaces", (), pattern=_DNS_LABEL, hint="expected a namespace name")
+    for name in scalable:
+        if name == K8S_ADMIN_NAMESPACE or name.startswith("kube-"):
+            # The model must not be able to scale the cluster's own controllers or the server that scales.
+            r.fail("scalableNamespaces", f"{name!r} may not be scaled by k8s-mcp")
     return AppsConfig(
         namespace=namespace,
         service_accounts=AppServiceAccounts.in_namespace(namespace),
-        bedrock_model_arns=r.strings(
-            "bedrockModelArns",
-            (),
-            pattern=_BEDROCK_ARN,
-            min_items=1,
-            hint="expected a foundation-model or inference-profile ARN",
-        ),
+        bedrock_model_arns=model_arns,
         s3_buckets=r.strings("awsMcpS3Buckets", (), pattern=_BUCKET, hint="expected an S3 bucket name"),
         glue_jobs=r.strings("awsMcpGlueJobs", ("*",), pattern=_GLUE_JOB, hint="expected a Glue job name or glob"),
+        bedrock_model_id=_model_id(r, model_arns),
+        scalable_namespaces=scalable,
+    )
+
+
+def _model_id(r: Reader, model_arns: tuple[str, ...]) -> str:
+    """The configured id, or the first ARN's; either way one the agent-core role may invoke."""
+    ids = [arn.split("/", 1)[1] for arn in model_arns if "/" in arn]
+    model_id = r.text(
+        "bedrockModelId", ids[0] if ids else "", pattern=_BEDROCK_MODEL_ID, hint="expected a model or profile id"
+    )
+    if model_id and model_arns and model_id not in (*model_arns, *ids):
+        r.fail("bedrockModelId", f"{model_id!r} is not covered by bedrockModelArns, so agent-core could not invoke it")
+    return str(model_id)
+
+
+def _ingress(r: Reader) -> IngressConfig:
+    scheme = r.text("ingressScheme", "internet-facing", choices=("internet-facing", "internal"))
+    return IngressConfig(
+        scheme=scheme,
+        certificate_arn=r.text("ingressCertificateArn", None, pattern=_ACM_ARN, hint="expected an ACM certificate ARN"),
+        group_name=r.text("ingressGroupName", None, pattern=_ALB_GROUP, hint="lower-case letters, digits, '-', '.'"),
+        allowed_cidrs=tuple(str(n) for n in r.cidrs("ingressAllowedCidrs", ())),
     )
 
 

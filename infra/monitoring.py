@@ -18,13 +18,15 @@ import pulumi_random as random
 from infra.charts import KUBE_PROMETHEUS_STACK, METRICS_SERVER
 from infra.config import MonitoringConfig
 
-__all__ = ["Monitoring", "MonitoringArgs", "grafana_ingress_manifest", "stack_values"]
+__all__ = ["DASHBOARD_LABEL", "NAMESPACE", "Monitoring", "MonitoringArgs", "grafana_ingress_manifest", "stack_values"]
 
 NAMESPACE = "monitoring"
 RELEASE = "kube-prometheus-stack"
 GRAFANA_SERVICE = f"{RELEASE}-grafana"  # the grafana subchart's fullname for this release name
 GRAFANA_SECRET = "grafana-admin"  # noqa: S105 - the Secret's name, not its content
 STORAGE_CLASS = "gp3"
+# The label Grafana's dashboard sidecar watches for in this namespace (set explicitly below, not left to the chart).
+DASHBOARD_LABEL = {"grafana_dashboard": "1"}
 
 
 @dataclass
@@ -68,6 +70,13 @@ def stack_values(cfg: MonitoringConfig) -> dict[str, Any]:
             # A ReadWriteOnce volume cannot be attached to the old and the new pod at once.
             "deploymentStrategy": {"type": "Recreate"},
             "service": {"type": "ClusterIP"},
+            "sidecar": {
+                "dashboards": {
+                    "enabled": True,
+                    "label": next(iter(DASHBOARD_LABEL)),
+                    "labelValue": next(iter(DASHBOARD_LABEL.values())),
+                }
+            },
         },
         # EKS runs these on the managed control plane (or binds kube-proxy's metrics to localhost): their
         # targets would only ever be down and fire alerts.
@@ -116,6 +125,8 @@ def grafana_ingress_manifest(cfg: MonitoringConfig, vpc_cidr: str) -> dict[str, 
 class Monitoring(pulumi.ComponentResource):
     grafana_url: pulumi.Output[str]
     grafana_admin_password: pulumi.Output[str]
+    # The Prometheus Operator's CRDs (ServiceMonitor) and Grafana exist once this release does.
+    release: k8s.helm.v3.Release
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agentic:monitoring:Monitoring", name, None, opts)
@@ -175,6 +186,7 @@ class Monitoring(pulumi.ComponentResource):
         else:
             self.grafana_url = pulumi.Output.from_input(f"http://{GRAFANA_SERVICE}.{NAMESPACE}.svc.cluster.local")
         self.grafana_admin_password = secret_password
+        self.release = stack
         self.register_outputs({"grafanaUrl": self.grafana_url, "grafanaAdminPassword": self.grafana_admin_password})
 
 

@@ -101,6 +101,7 @@ class Registration:
     dependencies: tuple[str, ...]
     property_dependencies: dict[str, tuple[str, ...]]
     outputs: dict[str, Any] = field(default_factory=dict)
+    ignore_changes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -177,10 +178,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         self.invokes.append((args.token, dict(args.args)))
-        function = args.token.rsplit(":", 1)[-1]
-        if not args.token.startswith("aws:index/") or function not in self._INVOKES:
+        if args.token not in self._INVOKES:
             raise NotImplementedError(f"no mock for invoke {args.token}")
-        return self._INVOKES[function](self), []
+        return self._INVOKES[args.token](self), []
 
     def _zones(self) -> dict[str, Any]:
         names = [f"{self.region}{z}" for z in ZONES]
@@ -193,10 +193,22 @@ class PlatformMocks(pulumi.runtime.Mocks):
     def _partition(self) -> dict[str, Any]:
         return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
 
+    def _ecr_token(self) -> dict[str, Any]:
+        registry = f"{ACCOUNT_ID}.dkr.ecr.{self.region}.amazonaws.com"
+        return {
+            "authorizationToken": "QVdTOm1vY2stZWNyLXBhc3N3b3Jk",  # base64 of AWS:mock-ecr-password
+            "userName": "AWS",
+            "password": "mock-ecr-password",
+            "proxyEndpoint": f"https://{registry}",
+            "expiresAt": "2030-01-01T00:00:00Z",
+            "id": registry,
+        }
+
     _INVOKES: ClassVar[dict[str, Callable[[PlatformMocks], dict[str, Any]]]] = {
-        "getAvailabilityZones": _zones,
-        "getCallerIdentity": _caller,
-        "getPartition": _partition,
+        "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
+        "aws:index/getCallerIdentity:getCallerIdentity": _caller,
+        "aws:index/getPartition:getPartition": _partition,
+        "aws:ecr/getAuthorizationToken:getAuthorizationToken": _ecr_token,
     }
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
@@ -243,6 +255,17 @@ class PlatformMocks(pulumi.runtime.Mocks):
         elif args.typ == "kubernetes:networking.k8s.io/v1:Ingress":
             host = f"k8s-{_digest(args.name)}.{self.region}.elb.amazonaws.com"
             out["status"] = {"loadBalancer": {"ingress": [{"hostname": host}]}}
+        elif args.typ == "aws:ecr/repository:Repository":
+            out["registryId"] = ACCOUNT_ID
+            out["repositoryUrl"] = f"{ACCOUNT_ID}.dkr.ecr.{self.region}.amazonaws.com/{state['name']}"
+        elif args.typ == "docker-build:index:Image":
+            # What a registry push returns: the manifest's digest, and the first tag pinned to it.
+            image_digest = (
+                f"sha256:{hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()}"
+            )
+            out["digest"] = image_digest
+            out["ref"] = f"{(state.get('tags') or [''])[0]}@{image_digest}"
+            out["contextHash"] = _digest(args.name, length=64)
         elif args.typ == "kubernetes:helm.sh/v3:Release":
             out["status"] = {"name": state.get("name"), "namespace": state.get("namespace"), "status": "deployed"}
         return str(resource_id), out
@@ -283,6 +306,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     dependencies=tuple(request.dependencies),
                     property_dependencies={k: tuple(v.urns) for k, v in request.propertyDependencies.items()},
                     outputs=normalise(dict(self.resources[urn].state)) if urn in self.resources else {},
+                    ignore_changes=tuple(request.ignoreChanges),
                 )
             )
         return response

@@ -37,8 +37,10 @@ KEY_INPUTS: dict[str, tuple[str, ...]] = {
     "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays"),
     "kubernetes:helm.sh/v3:Release": ("name", "chart", "version", "namespace"),
     "random:index/randomPassword:RandomPassword": ("length",),
+    "aws:ecr/repository:Repository": ("name", "imageTagMutability"),
+    "docker-build:index:Image": ("dockerfile.location", "tags", "push"),
 }
-_SKIP = ("assumeRolePolicy", "policy", "values", "kubeconfig", "tags", "spec", "stringData")
+_SKIP = ("assumeRolePolicy", "policy", "values", "kubeconfig", "tags", "spec", "stringData", "registries")
 
 
 def _lookup(inputs: dict[str, Any], path: str) -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 
 from policy.iam_documents import permission_problems, trust_problems, trusts_pod_identity
 from policy.model import ResourceRule, StackResource, StackRule, Violation, known, unwrap
+from policy.pod_security import restricted_violations
 
 __all__ = ["RESOURCE_RULES", "STACK_RULES", "evaluate"]
 
@@ -25,6 +26,9 @@ ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
 SUBNET = "aws:ec2/subnet:Subnet"
 VPC = "aws:ec2/vpc:Vpc"
 RELEASE = "kubernetes:helm.sh/v3:Release"
+DOCKER_IMAGE = "docker-build:index:Image"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+_REGISTRY_PASSWORD = re.compile(r"^registries\[[0-9]+\]\.password$")
 _SEMVER = re.compile(r"^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$")
 _SECRET_KEY = re.compile(r"(password|passwd|secret|token|api[_-]?key|private[_-]?key)$", re.IGNORECASE)
 # Names of references to a secret, not secrets: `existingSecret: grafana-admin`.
@@ -130,11 +134,41 @@ def _node_pool(resource_type: str, props: Mapping[str, Any]) -> Iterable[str]:
         yield "template.spec.expireAfter must be set so nodes are replaced regularly"
 
 
+def _workload(resource_type: str, props: Mapping[str, Any]) -> Iterable[str]:
+    template = (props.get("spec") or {}).get("template") or {}
+    pod = template.get("spec")
+    if not isinstance(pod, Mapping) or not known(pod):
+        return
+    yield from restricted_violations(dict(pod))
+    for container in pod.get("containers") or []:
+        name = container.get("name")
+        if not (container.get("securityContext") or {}).get("readOnlyRootFilesystem"):
+            yield f"container {name}: readOnlyRootFilesystem must be true"
+        resources = container.get("resources") or {}
+        for bound in ("requests", "limits"):
+            if not {"cpu", "memory"} <= set(resources.get(bound) or {}):
+                yield f"container {name}: resources.{bound} must set cpu and memory"
+        if not container.get("livenessProbe") or not container.get("readinessProbe"):
+            yield f"container {name}: needs a liveness and a readiness probe"
+
+
+def _cluster_role(resource_type: str, props: Mapping[str, Any]) -> Iterable[str]:
+    for rule in props.get("rules") or []:
+        if not known(rule):
+            continue
+        writes = set(rule.get("verbs") or []) - {"get", "list", "watch"}
+        if writes:
+            # Writes belong in namespaced Roles, granted only where the stack allows them.
+            yield f"grants {sorted(writes)} on {rule.get('resources')}: cluster-wide access must be read-only"
+
+
 def _plaintext_secrets(resource_type: str, props: Mapping[str, Any]) -> Iterable[str]:
     if resource_type in ("kubernetes:core/v1:Secret", "random:index/randomPassword:RandomPassword"):
         return
     for path, value in _walk(props, ""):
         key = path.rsplit(".", 1)[-1]
+        if resource_type == DOCKER_IMAGE and _REGISTRY_PASSWORD.match(path):
+            continue  # the registry's short-lived token from ecr.getAuthorizationToken, held only in memory
         if (
             _SECRET_KEY.search(key)
             and not _SECRET_REFERENCE.match(key)
@@ -208,6 +242,18 @@ RESOURCE_RULES: tuple[ResourceRule, ...] = (
     ),
     ResourceRule(
         "no-plaintext-secrets", "No password, token or key is a literal input outside a Secret", _plaintext_secrets
+    ),
+    ResourceRule(
+        "workloads-restricted",
+        "Pods meet the restricted Pod Security Standard, with a read-only root, bounded resources and probes",
+        _workload,
+        frozenset({DEPLOYMENT, "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet"}),
+    ),
+    ResourceRule(
+        "cluster-roles-read-only",
+        "ClusterRoles the program creates only read; writes are granted per namespace",
+        _cluster_role,
+        frozenset({"kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"}),
     ),
 )
 

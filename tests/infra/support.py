@@ -76,3 +76,28 @@ def manifest(resource: Registration) -> dict[str, Any]:
     """A Kubernetes object as the provider sends it: for typed resources and CRs alike, the inputs are the object."""
     assert resource.type.startswith("kubernetes:") and resource.custom, resource.type
     return plain(resource.inputs)
+
+
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def kubernetes_objects(run: ProgramRun) -> list[Registration]:
+    """Every Kubernetes object the program registers as a resource of its own (Helm releases excluded)."""
+    return [r for r in run.resources if r.custom and r.type.startswith("kubernetes:") and r.type != HELM_RELEASE]
+
+
+def k8s_object(run: ProgramRun, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+    """The one manifest of this kind and name (and namespace, when given)."""
+    found = [
+        manifest(r)
+        for r in kubernetes_objects(run)
+        if r.inputs.get("kind") == kind
+        and r.inputs["metadata"].get("name") == name
+        and (namespace is None or r.inputs["metadata"].get("namespace") == namespace)
+    ]
+    assert len(found) == 1, f"{len(found)} {kind} objects named {name!r}"
+    return found[0]
+
+
+def k8s_objects_of(run: ProgramRun, kind: str) -> list[dict[str, Any]]:
+    return [manifest(r) for r in kubernetes_objects(run) if r.inputs.get("kind") == kind]

@@ -12,6 +12,16 @@ from infra.offline import UNKNOWN, ProgramRun, Registration, Secret
 from tests.infra.support import manifest, run_with, validate_manifest
 
 
+def _object(run: ProgramRun, type_: str, name: str) -> Registration:
+    (resource,) = [r for r in run.of_type(type_) if r.inputs["metadata"]["name"] == name]
+    return resource
+
+
+def _grafana_password(run: ProgramRun) -> Registration:
+    (password,) = [r for r in run.of_type("random:index/randomPassword:RandomPassword") if "grafana" in r.name]
+    return password
+
+
 def _release(run: ProgramRun, name: str) -> Registration:
     (release,) = [r for r in run.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == name]
     return release
@@ -46,15 +56,15 @@ def test_kube_prometheus_stack_values(program: ProgramRun) -> None:
 
 
 def test_grafana_admin_secret(program: ProgramRun, dev_config: dict[str, str]) -> None:
-    (secret,) = program.of_type("kubernetes:core/v1:Secret")
-    (namespace,) = program.of_type("kubernetes:core/v1:Namespace")
+    secret = _object(program, "kubernetes:core/v1:Secret", "grafana-admin")
+    namespace = _object(program, "kubernetes:core/v1:Namespace", "monitoring")
     version = dev_config["agentic-platform:kubernetesVersion"]
     validate_manifest(manifest(namespace), version)
     assert secret.inputs["metadata"] == {"name": "grafana-admin", "namespace": "monitoring"}
     assert isinstance(secret.inputs["stringData"], Secret)
     if not program.preview:
         validate_manifest(manifest(secret), version)
-        (password,) = program.of_type("random:index/randomPassword:RandomPassword")
+        password = _grafana_password(program)
         assert secret.inputs["stringData"].value["admin-password"] == password.outputs["result"]
     assert secret.urn in _release(program, "kube-prometheus-stack").dependencies
 
@@ -71,7 +81,7 @@ def _literals(value: Any, path: str = "") -> list[tuple[str, str]]:
 
 
 def test_no_literal_secret_anywhere(update_run: ProgramRun) -> None:
-    (password,) = update_run.of_type("random:index/randomPassword:RandomPassword")
+    password = _grafana_password(update_run)
     generated = password.outputs["result"]
     for resource in update_run.resources:
         if resource is password:
@@ -84,13 +94,14 @@ def test_no_literal_secret_anywhere(update_run: ProgramRun) -> None:
 
 
 def test_password_is_generated(program: ProgramRun) -> None:
-    (password,) = program.of_type("random:index/randomPassword:RandomPassword")
+    password = _grafana_password(program)
     assert password.inputs["length"] >= 24
     assert program.exports["grafanaAdminPassword"].secret
 
 
 def test_grafana_is_cluster_internal_by_default(program: ProgramRun) -> None:
-    assert not program.of_type("kubernetes:networking.k8s.io/v1:Ingress")
+    ingresses = program.of_type("kubernetes:networking.k8s.io/v1:Ingress")
+    assert [i.inputs["metadata"]["name"] for i in ingresses] == ["agentic-ingress"]  # the platform's, not Grafana's
     assert program.exports["grafanaUrl"].value == "http://kube-prometheus-stack-grafana.monitoring.svc.cluster.local"
 
 
@@ -107,7 +118,7 @@ def test_grafana_behind_an_alb(preview: bool, dev_config: dict[str, str]) -> Non
         preview=preview,
     )
     assert run.error is None
-    (ingress,) = run.of_type("kubernetes:networking.k8s.io/v1:Ingress")
+    ingress = _object(run, "kubernetes:networking.k8s.io/v1:Ingress", "grafana")
     validate_manifest(manifest(ingress), dev_config["agentic-platform:kubernetesVersion"])
     annotations = ingress.inputs["metadata"]["annotations"]
     assert annotations["alb.ingress.kubernetes.io/scheme"] == "internet-facing"

@@ -82,6 +82,16 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ),
     ("karpenter-nodepool-bounded", "kubernetes:karpenter.sh/v1:NodePool", {"spec": {"template": {"spec": {}}}}),
     ("no-plaintext-secrets", "kubernetes:helm.sh/v3:Release", {"values": {"grafana": {"adminPassword": "hunter2"}}}),
+    (
+        "workloads-restricted",
+        "kubernetes:apps/v1:Deployment",
+        {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "x", "securityContext": {}}]}}}},
+    ),
+    (
+        "cluster-roles-read-only",
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+        {"rules": [{"apiGroups": ["apps"], "resources": ["deployments/scale"], "verbs": ["get", "patch"]}]},
+    ),
 ]
 
 
