@@ -11,6 +11,7 @@ Used by `python -m infra.plan` and by tests/infra. Pulumi's runtime settings are
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import runpy
@@ -329,6 +330,9 @@ def stack_config(path: Path | None = None) -> dict[str, str]:
 
 def run_program(config: Mapping[str, str], *, preview: bool, stack: str = "dev") -> ProgramRun:
     """Run infra/__main__.py once under mocks with exactly `config`; the program's error, if any, is kept."""
+    # Pulumi's runtime asks asyncio for the current loop; asyncio.run (the SDK clients, anyio) leaves
+    # none behind in the main thread, so each run gets a fresh one.
+    asyncio.set_event_loop(asyncio.new_event_loop())
     pulumi_settings.reset_options(project=PROJECT, stack=stack, preview=preview)
     pulumi.runtime.set_all_config(dict(config), [])
     mocks = PlatformMocks(preview=preview, region=config.get("aws:region") or "us-west-2")
