@@ -1,0 +1,140 @@
+"use strict";
+/**
+ * Past runs, newest first. The status filter asks the API; the text filter narrows the runs already
+ * loaded (title or id); "Load more" follows next_cursor.
+ */
+
+import { api } from "../api.js";
+import { formatDuration, formatNumber, formatTime, h, replaceChildren, uniqueId, words } from "../dom.js";
+import { emptyState, errorNotice, pageHeader, statusBadge } from "../render.js";
+
+const PAGE_SIZE = 25;
+const STATUSES = ["queued", "running", "awaiting_approval", "succeeded", "failed", "cancelled", "needs_attention"];
+
+export const historyView = { nav: "history", title: "History", render };
+
+function render(root, _params, signal) {
+  const statusId = uniqueId("status-filter");
+  const textId = uniqueId("text-filter");
+  const status = h(
+    "select",
+    { id: statusId },
+    h("option", { value: "" }, "Any status"),
+    STATUSES.map((value) => h("option", { value }, words(value))),
+  );
+  const text = h("input", { type: "search", id: textId, autocomplete: "off", placeholder: "e.g. weather" });
+  const summary = h("p", { class: "muted", "aria-live": "polite" });
+  const body = h("tbody");
+  const table = h(
+    "div",
+    { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Runs" },
+    h(
+      "table",
+      {},
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          h("th", { scope: "col" }, "Run"),
+          h("th", { scope: "col" }, "Status"),
+          h("th", { scope: "col" }, "Started"),
+          h("th", { scope: "col", class: "number" }, "Duration"),
+          h("th", { scope: "col", class: "number" }, "Tokens"),
+        ),
+      ),
+      body,
+    ),
+  );
+  const more = h("button", { type: "button", class: "button", hidden: true }, "Load more");
+  const messages = h("div");
+  const empty = h("div");
+  root.append(
+    pageHeader(
+      "History",
+      "Every run, newest first.",
+      h("a", { class: "button button--primary", href: "#/" }, "Start a run"),
+    ),
+    h(
+      "form",
+      { class: "card filters", role: "search", "aria-label": "Filter runs" },
+      h("div", { class: "field" }, h("label", { for: statusId }, "Status"), status),
+      h("div", { class: "field" }, h("label", { for: textId }, "Title or id contains"), text),
+    ),
+    summary,
+    messages,
+    empty,
+    table,
+    h("div", { class: "actions" }, more),
+  );
+
+  let runs = [];
+  let cursor = null;
+  let generation = 0;
+
+  function show() {
+    const query = text.value.trim().toLowerCase();
+    const shown = query
+      ? runs.filter((run) => run.title.toLowerCase().includes(query) || run.id.toLowerCase().includes(query))
+      : runs;
+    replaceChildren(body, shown.map(runRow));
+    table.hidden = shown.length === 0;
+    replaceChildren(empty, shown.length === 0 && emptyState(emptyText(runs.length, status.value)));
+    summary.textContent = query
+      ? `${shown.length} of ${runs.length} loaded runs match.`
+      : `${runs.length} run(s) loaded${cursor ? "; there are more" : ""}.`;
+    more.hidden = !cursor;
+  }
+
+  async function load(reset) {
+    generation += reset ? 1 : 0;
+    const mine = generation;
+    const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (status.value) query.set("status", status.value);
+    if (!reset && cursor) query.set("cursor", cursor);
+    more.disabled = true;
+    try {
+      const page = await api(`/runs?${query}`, { signal });
+      if (mine !== generation) return;
+      runs = reset ? page.runs : [...runs, ...page.runs];
+      cursor = page.next_cursor;
+      replaceChildren(messages);
+      show();
+    } catch (error) {
+      if (!signal.aborted && mine === generation) replaceChildren(messages, errorNotice(error));
+    } finally {
+      more.disabled = false;
+    }
+  }
+
+  status.addEventListener("change", () => load(true));
+  text.addEventListener("input", show);
+  more.addEventListener("click", () => load(false));
+  root.querySelector("form").addEventListener("submit", (event) => event.preventDefault());
+  return load(true);
+}
+
+function emptyText(loaded, status) {
+  if (loaded > 0) return "No loaded run matches that text.";
+  return status ? `No runs are ${words(status)}.` : "No runs yet.";
+}
+
+function runRow(run) {
+  const duration = run.finished_at ? (run.finished_at - run.created_at) * 1000 : null;
+  const tokens = run.usage.input_tokens + run.usage.output_tokens;
+  return h(
+    "tr",
+    {},
+    h(
+      "td",
+      { class: "run-cell" },
+      h("a", { href: `#/runs/${run.id}` }, run.title || run.id),
+      h("div", { class: "step__meta mono" }, `${run.kind} · ${run.id}`),
+    ),
+    h("td", { class: "nowrap" }, statusBadge(run.status)),
+    h("td", { class: "nowrap" }, formatTime(run.created_at)),
+    h("td", { class: "number nowrap" }, duration === null ? "—" : formatDuration(duration)),
+    h("td", { class: "number" }, formatNumber(tokens)),
+  );
+}

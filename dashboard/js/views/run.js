@@ -1,0 +1,354 @@
+"use strict";
+/**
+ * One run, live: its status, steps (tool, arguments, duration, result), model turns, pending approvals,
+ * the final answer and token usage. Events arrive over SSE; each one triggers a re-fetch of the run,
+ * which is what gets rendered — so the page always shows the API's own view of the run.
+ */
+
+import { api } from "../api.js";
+import { approvalCard } from "../approval-card.js";
+import { formatDuration, formatNumber, formatTime, h, replaceChildren, words } from "../dom.js";
+import { startRun } from "../forms.js";
+import {
+  TERMINAL_STATUSES,
+  emptyState,
+  errorNotice,
+  isRowResult,
+  jsonBlock,
+  notice,
+  pageHeader,
+  resultSummary,
+  resultView,
+  statusBadge,
+  updateKeyedList,
+} from "../render.js";
+import { followRunEvents } from "../sse.js";
+
+/** Results up to this size (as JSON) start expanded; bigger ones start collapsed. */
+const OPEN_RESULT_CHARS = 600;
+
+export const runView = { nav: "history", title: "Run", render };
+
+async function render(root, { id }, signal) {
+  const header = pageHeader("Run");
+  const status = h("p", { class: "run-status", id: "run-status", "aria-live": "polite" });
+  const live = h("p", { class: "step__meta", "aria-live": "polite" });
+  const facts = h("dl", { class: "facts" });
+  const actions = h("div", { class: "actions" });
+  const messages = h("div", { "aria-live": "polite" });
+  const approvals = h("div", { class: "stack" });
+  const approvalsSection = h("section", { class: "section", "aria-label": "Approvals", hidden: true }, approvals);
+  const outcome = h("div");
+  const steps = h("ol", { class: "timeline", "aria-label": "Steps" });
+  const stepsEmpty = h("div");
+  const turns = h("ol", { class: "timeline", "aria-label": "Model turns" });
+  const turnsSection = h("section", { class: "section", hidden: true }, h("h2", {}, "Model turns"), turns);
+  root.append(
+    header,
+    h(
+      "section",
+      { class: "card stack", "aria-label": "Summary" },
+      h("div", { class: "card__header" }, status, actions),
+      facts,
+      live,
+    ),
+    messages,
+    approvalsSection,
+    outcome,
+    h("section", { class: "section" }, h("h2", {}, "Steps"), stepsEmpty, steps),
+    turnsSection,
+  );
+
+  let view;
+  try {
+    view = await api(`/runs/${encodeURIComponent(id)}`, { signal });
+  } catch (error) {
+    if (!signal.aborted) replaceChildren(messages, errorNotice(error));
+    return;
+  }
+
+  const show = (next) => {
+    // A decision's answer can arrive after a newer refresh: never step back in the run's history.
+    if (next.last_event_id < view.last_event_id) return;
+    view = next;
+    renderRun(
+      next,
+      { header, status, facts, actions, approvals, approvalsSection, outcome, steps, stepsEmpty, turns, turnsSection },
+      {
+        cancel: () => cancel(view.id, messages, signal),
+        rerun: () => rerun(view.request, messages),
+        decided: (decision, updated) => {
+          replaceChildren(
+            messages,
+            notice(
+              decision === "approve" ? "Approved: the step runs now." : "Rejected: the step will not run.",
+              "success",
+            ),
+          );
+          show(updated);
+        },
+      },
+    );
+  };
+  show(view);
+  if (TERMINAL_STATUSES.has(view.status)) return;
+
+  // One fetch at a time; events that arrive meanwhile are folded into one more fetch. `fetching` is
+  // cleared in the same turn as the last `again` check, so no request for a refresh can fall in between.
+  let fetching = null;
+  let again = false;
+  const refresh = () => {
+    if (fetching) {
+      again = true;
+      return fetching;
+    }
+    fetching = (async () => {
+      try {
+        do {
+          again = false;
+          try {
+            show(await api(`/runs/${encodeURIComponent(id)}`, { signal }));
+          } catch (error) {
+            if (!signal.aborted) replaceChildren(messages, errorNotice(error));
+          }
+        } while (again && !signal.aborted);
+      } finally {
+        fetching = null;
+      }
+    })();
+    return fetching;
+  };
+
+  live.textContent = "Connecting…";
+  try {
+    await followRunEvents(id, {
+      // From the last event seen, not after it: if that was run_finished (a header read just before the run
+      // ended), it comes again, ends the stream and brings a fresh read; otherwise it costs one re-fetch.
+      after: Math.max(0, view.last_event_id - 1),
+      signal,
+      onOpen: () => {
+        live.textContent = "Following live.";
+      },
+      onEvent: refresh,
+      onReconnecting: (attempt) => {
+        live.textContent = `Connection lost; reconnecting (attempt ${attempt})…`;
+      },
+    });
+    if (signal.aborted) return;
+    await refresh();
+    live.textContent = "";
+  } catch (error) {
+    if (!signal.aborted) {
+      live.textContent = "";
+      replaceChildren(messages, errorNotice(error));
+    }
+  }
+}
+
+async function cancel(runId, messages, signal) {
+  try {
+    await api(`/runs/${encodeURIComponent(runId)}/cancel`, { method: "POST", signal });
+    replaceChildren(messages, notice("Cancellation requested: the run stops at its next safe point."));
+  } catch (error) {
+    if (!signal.aborted) replaceChildren(messages, errorNotice(error));
+  }
+}
+
+async function rerun(request, messages) {
+  try {
+    await startRun(request);
+  } catch (error) {
+    replaceChildren(messages, errorNotice(error));
+  }
+}
+
+function renderRun(view, parts, handlers) {
+  const terminal = TERMINAL_STATUSES.has(view.status);
+  const heading = parts.header.querySelector("h1");
+  heading.textContent = view.title || "Run";
+  document.title = `${view.title} · Agentic Workflows`;
+
+  const pending = terminal ? [] : view.approvals.filter((approval) => approval.status === "pending");
+  replaceChildren(parts.status, "Status: ", statusBadge(shownStatus(view, pending)));
+  const total = view.usage.input_tokens + view.usage.output_tokens;
+  replaceChildren(
+    parts.facts,
+    fact("Kind", view.kind === "task" ? "task (reasoner plans it)" : "workflow"),
+    fact("Reasoner", view.model ? `${view.reasoner} · ${view.model}` : view.reasoner),
+    fact("Started", formatTime(view.started_at ?? view.created_at)),
+    fact("Duration", terminal ? formatDuration(view.duration_ms) : "still running"),
+    fact(
+      "Tokens",
+      `${formatNumber(total)} (${formatNumber(view.usage.input_tokens)} in, ${formatNumber(view.usage.output_tokens)} out)`,
+    ),
+    fact("Started by", view.owner),
+    fact("Run id", h("span", { class: "mono" }, view.id)),
+  );
+  syncActions(parts.actions, terminal, handlers);
+
+  parts.approvalsSection.hidden = pending.length === 0;
+  updateKeyedList(
+    parts.approvals,
+    pending,
+    (approval) => approval.id,
+    (approval) => approvalCard(approval, { runId: view.id, onDecided: handlers.decided }),
+  );
+
+  replaceChildren(parts.outcome, outcomeView(view));
+
+  updateKeyedList(
+    parts.steps,
+    view.steps.map((step) => ({ step, terminal })),
+    ({ step }) => step.id,
+    stepCard,
+  );
+  replaceChildren(
+    parts.stepsEmpty,
+    view.steps.length === 0 &&
+      emptyState(terminal ? "This run called no tools." : "No steps yet: they appear here as they start."),
+  );
+
+  parts.turnsSection.hidden = view.turns.length === 0;
+  updateKeyedList(parts.turns, view.turns, (turn) => String(turn.index), turnCard);
+}
+
+/**
+ * The run's status as its events tell it. The API reads a run's header and its events separately, and an
+ * approval is journaled before the header says so (with no event for the header change), so the header's
+ * status can trail the events until the next event brings a fresh read.
+ */
+function shownStatus(view, pending) {
+  if (pending.length > 0) return "awaiting_approval";
+  if (view.status === "queued" && view.last_event_id > 0) return "running";
+  return view.status;
+}
+
+/** Show Cancel while the run can still be stopped, Run again once it has finished; keep focus where it is. */
+function syncActions(actions, terminal, handlers) {
+  const wanted = terminal ? "rerun" : "cancel";
+  if (actions.dataset.showing === wanted) return;
+  actions.dataset.showing = wanted;
+  replaceChildren(
+    actions,
+    terminal
+      ? h("button", { type: "button", class: "button", on: { click: handlers.rerun } }, "Run again")
+      : h("button", { type: "button", class: "button button--danger", on: { click: handlers.cancel } }, "Cancel run"),
+  );
+}
+
+function fact(term, value) {
+  return h("div", {}, h("dt", {}, term), h("dd", {}, value));
+}
+
+function outcomeView(view) {
+  if (view.status === "failed" || view.status === "needs_attention" || (view.error && view.status !== "succeeded")) {
+    return h(
+      "section",
+      { class: "section card stack final-answer final-answer--failed", "aria-label": "Outcome" },
+      h("h2", {}, view.status === "cancelled" ? "Cancelled" : "What went wrong"),
+      h("p", { class: "text-block" }, view.error || `The run ended as ${words(view.status)}.`),
+      view.final_answer && h("p", { class: "text-block" }, view.final_answer),
+    );
+  }
+  if (view.final_answer) {
+    return h(
+      "section",
+      { class: "section card stack final-answer", "aria-label": "Final answer" },
+      h("h2", {}, "Final answer"),
+      h("p", { class: "text-block" }, view.final_answer),
+    );
+  }
+  return null;
+}
+
+/**
+ * A step as shown: once the run has ended, a step still marked running or awaiting approval never
+ * finished (the run was cancelled, or its approval expired).
+ */
+function stepStatus(step, terminal) {
+  if (terminal && (step.status === "running" || step.status === "awaiting_approval"))
+    return ["cancelled", "did not run"];
+  return [step.status, words(step.status)];
+}
+
+function stepCard({ step, terminal }) {
+  const [status, label] = stepStatus(step, terminal);
+  const qualified = step.server ? `${step.server}.${step.tool}` : (step.tool ?? "(unknown tool)");
+  const argsText = JSON.stringify(step.arguments);
+  const timing = [
+    step.started_at && `started ${formatTime(step.started_at)}`,
+    step.duration_ms !== null && step.duration_ms !== undefined && `took ${formatDuration(step.duration_ms)}`,
+    step.attempt > 1 && `attempt ${step.attempt}`,
+  ].filter(Boolean);
+  const hasResult = step.result !== null && step.result !== undefined;
+  return h(
+    "li",
+    { class: "card step stack--tight", dataset: { status: step.status, stepId: step.id } },
+    h(
+      "div",
+      { class: "card__header" },
+      h(
+        "h3",
+        { class: "step__title" },
+        h("code", {}, qualified),
+        h("span", { class: "step__meta" }, `step ${step.id}`),
+      ),
+      statusBadge(status, label),
+    ),
+    timing.length > 0 && h("p", { class: "step__meta" }, timing.join(" · ")),
+    argsText === "{}"
+      ? h("p", { class: "step__meta" }, "No arguments.")
+      : h(
+          "details",
+          { dataset: { part: "arguments" }, open: argsText.length <= OPEN_RESULT_CHARS },
+          h("summary", {}, "Arguments"),
+          jsonBlock(step.arguments, "Arguments"),
+        ),
+    step.error &&
+      h(
+        "p",
+        { class: `notice ${step.status === "rejected" ? "notice--warning" : "notice--error"}` },
+        step.status === "rejected" ? "Not approved: " : "This step failed: ",
+        step.error,
+      ),
+    hasResult &&
+      h(
+        "details",
+        {
+          dataset: { part: "result" },
+          open: isRowResult(step.result) || JSON.stringify(step.result).length <= OPEN_RESULT_CHARS,
+        },
+        h("summary", {}, resultSummary(step.result)),
+        resultView(step.result),
+      ),
+  );
+}
+
+function turnCard(turn) {
+  const meta = [
+    turn.model ?? "no model (offline planner)",
+    `${formatDuration(turn.duration_ms)}`,
+    `${formatNumber(turn.usage.input_tokens)} in / ${formatNumber(turn.usage.output_tokens)} out tokens`,
+    `stop: ${words(turn.stop_reason)}`,
+  ];
+  return h(
+    "li",
+    { class: "card turn stack--tight" },
+    h("h3", {}, `Turn ${turn.index}`),
+    h("p", { class: "step__meta" }, meta.join(" · ")),
+    turn.text && h("p", { class: "text-block" }, turn.text),
+    turn.tool_calls.length > 0 &&
+      h(
+        "div",
+        {},
+        h("p", { class: "label" }, "Asked for:"),
+        h(
+          "ul",
+          {},
+          turn.tool_calls.map((call) =>
+            h("li", {}, h("code", { class: "mono" }, `${call.server}.${call.tool}(${JSON.stringify(call.arguments)})`)),
+          ),
+        ),
+      ),
+  );
+}
