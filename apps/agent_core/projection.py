@@ -6,10 +6,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from apps.agent_core.model import RunEvent, RunHeader, RunKind, RunStatus, TokenUsage
+from apps.agent_core.model import TERMINAL_STATUSES, RunEvent, RunHeader, RunKind, RunStatus, TokenUsage
 
 StepStatus = Literal["running", "awaiting_approval", "succeeded", "failed", "skipped", "rejected", "cancelled"]
-ApprovalStatus = Literal["pending", "approved", "rejected", "expired"]
+ApprovalStatus = Literal["pending", "approved", "rejected", "expired", "cancelled"]
 
 
 class StepView(BaseModel):
@@ -108,6 +108,7 @@ def project(header: RunHeader, events: list[RunEvent]) -> RunView:
     steps: dict[str, StepView] = {}
     turns: list[TurnView] = []
     approvals: dict[str, ApprovalView] = {}
+    finished: RunEvent | None = None
     for event in events:
         if event.type in ("step_started", "step_finished"):
             _fold_step(steps, event)
@@ -128,6 +129,8 @@ def project(header: RunHeader, events: list[RunEvent]) -> RunView:
                     status="awaiting_approval",
                 )
             )
+        elif event.type == "run_finished":
+            finished = event
         elif event.type == "approval_decided":
             approval_id = str(event.data.get("approval_id"))
             if approval_id in approvals:
@@ -139,13 +142,28 @@ def project(header: RunHeader, events: list[RunEvent]) -> RunView:
                         "reason": event.data.get("reason"),
                     }
                 )
+    status, final_answer, error, finished_at = header.status, header.final_answer, header.error, header.finished_at
+    if finished is not None:
+        # The journal says how the run ended even if the header's write has not landed yet.
+        status = finished.data.get("status", status)
+        final_answer = finished.data.get("final_answer")
+        error = finished.data.get("error")
+        finished_at = finished_at or finished.at
+    if status in TERMINAL_STATUSES:
+        # A finished run has nothing in flight: what was still waiting or running did not complete.
+        for approval_id, approval in approvals.items():
+            if approval.status == "pending":
+                approvals[approval_id] = approval.model_copy(update={"status": "cancelled"})
+        for step_id, step in steps.items():
+            if step.status in ("running", "awaiting_approval"):
+                steps[step_id] = step.model_copy(update={"status": "cancelled"})
     duration = None
-    if header.started_at is not None and header.finished_at is not None:
-        duration = round((header.finished_at - header.started_at) * 1000, 3)
+    if header.started_at is not None and finished_at is not None:
+        duration = round((finished_at - header.started_at) * 1000, 3)
     return RunView(
         id=header.id,
         kind=header.kind,
-        status=header.status,
+        status=status,
         owner=header.owner,
         title=header.title,
         request=header.request,
@@ -153,10 +171,10 @@ def project(header: RunHeader, events: list[RunEvent]) -> RunView:
         model=header.model,
         created_at=header.created_at,
         started_at=header.started_at,
-        finished_at=header.finished_at,
+        finished_at=finished_at,
         duration_ms=duration,
-        final_answer=header.final_answer,
-        error=header.error,
+        final_answer=final_answer,
+        error=error,
         usage=header.usage,
         steps=list(steps.values()),
         turns=turns,

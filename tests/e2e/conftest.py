@@ -124,14 +124,18 @@ def wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> N
 
 
 def stop_platform(process: subprocess.Popen[bytes]) -> None:
-    """Ctrl-C, as a person stops ``make dev``; it must stop its services and exit in time."""
-    process.send_signal(signal.SIGINT)
+    """Stop it as a service manager would; it must stop its services and exit in time.
+
+    SIGTERM rather than Ctrl-C's SIGINT: a job started in the background by a shell without job control
+    inherits SIGINT ignored, and Python then keeps ignoring it; apps.local handles SIGTERM itself.
+    """
+    process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=STOP_TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)  # its own process group: the services it started go too
         process.wait()
-        raise AssertionError(f"the platform did not stop within {STOP_TIMEOUT_SECONDS:g}s of SIGINT") from None
+        raise AssertionError(f"the platform did not stop within {STOP_TIMEOUT_SECONDS:g}s of SIGTERM") from None
 
 
 @pytest.fixture(scope="session")
@@ -151,6 +155,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
             "KUBECONFIG": str(kube.kubeconfig),
             "AGENTIC_SCALABLE_NAMESPACES": SCALABLE_NAMESPACE,
             "AGENTIC_WEATHER_BASE_URL": wttr.base_url,
+            # Every weather step reaches the fake wttr.in, so a test can slow it down whatever ran before.
+            "AGENTIC_WEATHER_CACHE_SECONDS": "0",
             "AGENTIC_DASHBOARD_DIR": str(ROOT / "dashboard"),
             "AGENTIC_REASONER": "offline",
         }

@@ -251,11 +251,11 @@ def test_nginx_serves_the_dashboard_with_its_headers(tmp_path: Path) -> None:
     if nginx is None:
         pytest.skip("nginx is not installed (apt-get install nginx-light)")
     port = _free_port()
-    conf = (ROOT / "docker" / "nginx.conf").read_text()
+    # The scratch paths first: the checkout itself may live under /tmp (CI clones there).
+    conf = (ROOT / "docker" / "nginx.conf").read_text().replace("/tmp/", f"{tmp_path}/")
     conf = conf.replace("/usr/share/nginx/html", str(ROOT / "dashboard")).replace(
         "listen 8080;", f"listen 127.0.0.1:{port};"
     )
-    conf = conf.replace("/tmp/", f"{tmp_path}/")
     (tmp_path / "nginx.conf").write_text(conf)
     command = [nginx, "-e", "stderr", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

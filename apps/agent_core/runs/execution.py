@@ -68,11 +68,11 @@ class RunExecution:
             await asyncio.shield(self._finish(status, answer, error))
 
     async def _finish(self, status: str, answer: str | None, error: str | None) -> None:
-        finished = time.time()
+        # The journal first: once the header says finished, every event is already there to read.
+        finished = await self.journal.append("run_finished", {"status": status, "final_answer": answer, "error": error})
         await self.journal.update(
-            lambda _: {"status": status, "final_answer": answer, "error": error, "finished_at": finished}
+            lambda _: {"status": status, "final_answer": answer, "error": error, "finished_at": finished.at}
         )
-        await self.journal.append("run_finished", {"status": status, "final_answer": answer, "error": error})
         self.metrics.runs.labels(kind=self.header.kind, status=status).inc()
 
     async def _record_turn(self, turn: ModelTurn) -> None:

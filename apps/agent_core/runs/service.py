@@ -135,10 +135,12 @@ class RunService:
         return header
 
     async def view(self, run_id: str) -> RunView | None:
+        # Events first: a header read after them is as new or newer, never older than the steps shown.
+        events = await self._all_events(run_id)
         header = await self.store.get(run_id)
         if header is None:
             return None
-        return project(header, await self._all_events(run_id))
+        return project(header, events)
 
     async def list_runs(self, *, status: RunStatus | None, limit: int, cursor: str | None) -> RunPage:
         return await self.store.list(status=status, limit=limit, cursor=cursor)
@@ -237,6 +239,11 @@ class RunService:
                 after = event.seq
                 yield event
                 if event.type == "run_finished":
+                    return
+            if not events:
+                header = await self.store.get(run_id)
+                # A client resuming after the last event has nothing more to wait for.
+                if header is None or (header.status in TERMINAL_STATUSES and header.finished_at is not None):
                     return
             await self.notifier.wait(run_id, STORE_POLL_SECONDS)
 

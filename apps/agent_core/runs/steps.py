@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -19,8 +20,12 @@ APPROVAL_POLL_SECONDS = 0.5
 """How often a waiting step re-reads the store: decisions made on another replica arrive this way."""
 
 
-class RunCancelled(Exception):
-    """Cancellation was requested (possibly on another replica); the run stops at the next step boundary."""
+class RunCancelled(asyncio.CancelledError):
+    """Cancellation was requested (possibly on another replica); the run stops at the next step boundary.
+
+    A ``CancelledError`` so that it travels like a task's cancellation: no ``except Exception`` on the way
+    (the workflow engine's step handling, a reasoner's loop) mistakes it for a failed step.
+    """
 
 
 def stored_result(result: Any, max_bytes: int) -> Any:
