@@ -68,12 +68,13 @@ class RunExecution:
             await asyncio.shield(self._finish(status, answer, error))
 
     async def _finish(self, status: str, answer: str | None, error: str | None) -> None:
+        # Counted before anyone can see the run finished, so metrics never lag what the API shows.
+        self.metrics.runs.labels(kind=self.header.kind, status=status).inc()
         # The journal first: once the header says finished, every event is already there to read.
         finished = await self.journal.append("run_finished", {"status": status, "final_answer": answer, "error": error})
         await self.journal.update(
             lambda _: {"status": status, "final_answer": answer, "error": error, "finished_at": finished.at}
         )
-        self.metrics.runs.labels(kind=self.header.kind, status=status).inc()
 
     async def _record_turn(self, turn: ModelTurn) -> None:
         await self.journal.append("model_turn", turn.model_dump(mode="json"))

@@ -192,3 +192,28 @@ def test_unknown_routes_and_methods(core: tuple[CoreClient, LabState]) -> None:
     assert client.http.get("/api/nothing").status_code == 404
     assert client.http.delete("/api/runs").status_code == 405
     assert httpx.get(client.url + "/health").text == "OK"
+
+
+def test_resuming_after_the_last_event_ends_at_once(core: tuple[CoreClient, LabState]) -> None:
+    client, _ = core
+    run_id = client.start({"workflow": TWO_STEPS})
+    events = read_events(client, run_id)
+    assert events[-1]["type"] == "run_finished"
+    assert read_events(client, run_id, last_event_id=events[-1]["seq"]) == []
+
+
+def test_cancelling_a_run_waiting_for_approval_ends_it_cancelled(core: tuple[CoreClient, LabState]) -> None:
+    client, state = core
+    scale = {
+        "name": "scale",
+        "steps": [{"id": "s", "tool": "lab.scale", "arguments": {"target": "web", "replicas": 2}}],
+    }
+    for _ in range(5):  # the race this guards against showed about once in fifteen
+        run_id = client.start({"workflow": scale})
+        client.wait_for(run_id, {"awaiting_approval"})
+        assert client.http.post(f"/api/runs/{run_id}/cancel").status_code == 202
+        run = client.wait_for(run_id, TERMINAL)
+        assert run["status"] == "cancelled", run["error"]
+        assert run["approvals"][0]["status"] == "cancelled"
+        assert run["steps"][0]["status"] == "cancelled"
+    assert state.calls["scale"] == 0
