@@ -28,9 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import threading
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,6 +39,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from tests.support.scripted import ScriptedEndpoint
 from tests.support.servers import serve_in_thread
 
 __all__ = [
@@ -240,38 +239,7 @@ def conversation_error(body: dict[str, Any]) -> str | None:
     return None
 
 
-@dataclass
-class FakeBedrock:
-    base_url: str
-    strict: bool = True
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _calls: list[ConverseCall] = field(default_factory=list)
-    _script: deque[Step] = field(default_factory=deque)
-
-    @property
-    def calls(self) -> list[ConverseCall]:
-        """Every request received, in order, including those answered with a fault."""
-        with self._lock:
-            return list(self._calls)
-
-    @property
-    def pending(self) -> int:
-        """Scripted steps not yet used."""
-        with self._lock:
-            return len(self._script)
-
-    def script(self, *steps: Step) -> None:
-        """Queue answers for the next requests, in order, after any already queued."""
-        with self._lock:
-            self._script.extend(steps)
-
-    def clear(self) -> None:
-        """Forget the calls and the script; ``strict`` goes back on."""
-        with self._lock:
-            self._calls.clear()
-            self._script.clear()
-            self.strict = True
-
+class FakeBedrock(ScriptedEndpoint[ConverseCall, Step]):
     async def _converse(self, request: Request) -> Response:
         try:
             body = json.loads(await request.body())

@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from tests.support.scripted import ScriptedEndpoint
 from tests.support.servers import serve_in_thread
 
 __all__ = ["ChatCall", "FakeOpenAI", "Fault", "FunctionCall", "Reply", "Step", "conversation_error", "run_fake_openai"]
@@ -165,34 +164,8 @@ def conversation_error(body: dict[str, Any]) -> str | None:
     return None
 
 
-@dataclass
-class FakeOpenAI:
-    base_url: str
-    """Ends in ``/v1``, as clients are usually configured."""
-    strict: bool = True
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _calls: list[ChatCall] = field(default_factory=list)
-    _script: deque[Step] = field(default_factory=deque)
-
-    @property
-    def calls(self) -> list[ChatCall]:
-        with self._lock:
-            return list(self._calls)
-
-    @property
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._script)
-
-    def script(self, *steps: Step) -> None:
-        with self._lock:
-            self._script.extend(steps)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._calls.clear()
-            self._script.clear()
-            self.strict = True
+class FakeOpenAI(ScriptedEndpoint[ChatCall, Step]):
+    """A scripted OpenAI-compatible endpoint; ``base_url`` ends in ``/v1``, as clients are usually configured."""
 
     async def _complete(self, request: Request) -> Response:
         try:
