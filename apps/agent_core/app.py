@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 from collections.abc import AsyncIterator
 
 from mcp.server.transport_security import RequestBodyLimitMiddleware
@@ -36,7 +38,15 @@ from apps.agent_core.projection import RunView
 from apps.agent_core.reasoning.base import Budget
 from apps.agent_core.reasoning.factory import create_reasoner
 from apps.agent_core.runs.approvals import ApprovalPolicy
-from apps.agent_core.runs.service import ConflictError, GoneError, RunLimits, RunRequestError, RunService
+from apps.agent_core.runs.lease import LeaseTerms
+from apps.agent_core.runs.service import (
+    ConflictError,
+    DrainingError,
+    GoneError,
+    RunLimits,
+    RunRequestError,
+    RunService,
+)
 from apps.agent_core.settings import AgentCoreSettings
 from apps.agent_core.store import open_store
 from apps.agent_core.store.base import InvalidCursor, StoreError
@@ -136,6 +146,7 @@ OPERATIONS = [
 _KNOWN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     ConflictError: (409, "conflict"),
     GoneError: (410, "gone"),
+    DrainingError: (503, "shutting_down"),
     InvalidCursor: (400, "invalid_request"),
     StoreError: (503, "store_unavailable"),
 }
@@ -179,6 +190,11 @@ def dashboard_routes(settings: AgentCoreSettings) -> list[Mount]:
         raise ConfigurationError(f"AGENTIC_DASHBOARD_DIR: no index.html in {settings.dashboard_dir}")
     # Last in the route list: /api, the probes and /metrics match first, as behind the ALB.
     return [Mount("/", app=StaticFiles(directory=settings.dashboard_dir, html=True), name="dashboard")]
+
+
+def default_replica_id() -> str:
+    """The pod's name in the cluster (its host name), plus the process id for several on one machine."""
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 def create_app(settings: AgentCoreSettings) -> Starlette:
@@ -226,6 +242,8 @@ def create_app(settings: AgentCoreSettings) -> Starlette:
             max_result_bytes=settings.max_result_bytes,
         ),
         metrics=metrics,
+        lease=LeaseTerms(owner=settings.replica_id or default_replica_id(), seconds=settings.lease_seconds),
+        recovery_interval_seconds=settings.recovery_interval_seconds,
     )
     openapi = openapi_document(OPERATIONS, title="Agentic Workflows Platform API", version=VERSION)
 
@@ -233,6 +251,8 @@ def create_app(settings: AgentCoreSettings) -> Starlette:
         return PlainTextResponse("OK")
 
     async def ready(_: Request) -> Response:
+        if service.draining:
+            return JSONResponse({"status": "not ready", "checks": {"runs": "shutting down"}}, status_code=503)
         try:
             await store.check()
         except StoreError as exc:
@@ -264,10 +284,12 @@ def create_app(settings: AgentCoreSettings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        # Runs whose replica died are resumed from here on; a store that is down now is retried.
+        service.start_recovery()
         try:
             yield
         finally:
-            await service.shutdown()
+            await service.shutdown(settings.drain_seconds)
             await gateway.aclose()
             await reasoner.aclose()
             await store.close()

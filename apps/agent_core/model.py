@@ -4,8 +4,8 @@ A run's detail — steps, model turns, approvals, final answer — is never stor
 Each change is appended as a ``RunEvent`` with a per-run sequence number; ``projection.py`` folds the
 events into the ``RunView`` the API returns. The same events feed Server-Sent Events (resumable by
 sequence number), form the audit trail, and are the journal a resumed run replays. The header holds
-what listing and coordination need (status, owner, timing, usage) and carries a version for
-conditional writes, so several replicas can share one store.
+what listing and coordination need (status, owner, timing, usage, the lease of the replica running
+it) and carries a version for conditional writes, so several replicas can share one store.
 """
 
 from __future__ import annotations
@@ -16,17 +16,21 @@ from pydantic import BaseModel, ConfigDict, Field
 
 RunStatus = Literal["queued", "running", "awaiting_approval", "succeeded", "failed", "cancelled", "needs_attention"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled", "needs_attention"})
+ACTIVE_STATUSES: tuple[RunStatus, ...] = ("queued", "running", "awaiting_approval")
+"""A run in one of these is owned by a replica (or waits to be taken over); the others are final."""
 RunKind = Literal["task", "workflow"]
 
 EventType = Literal[
     "run_started",  # data: {kind, reasoner, model}
     "model_turn",  # data: ModelTurn
-    "step_started",  # data: {step_id, server, tool, arguments, attempt}
+    "step_started",  # data: {step_id, call_id, server, tool, arguments, attempt, idempotency_key, retry?}
     "step_finished",  # data: {step_id, status, result?, error?, attempt, duration_ms}
     "approval_requested",  # data: Approval (without decision)
     "approval_decided",  # data: {approval_id, decision, decided_by, reason?}
     "run_finished",  # data: {status, final_answer?, error?}
     "cancel_requested",  # data: {by}
+    "run_resumed",  # data: {by, previous_owner, retried_steps}: another replica took the run over
+    "run_handed_off",  # data: {by, reason}: the replica let the run go (shutting down) for another to resume
 ]
 
 
@@ -65,6 +69,10 @@ class RunHeader(BaseModel):
     error: str | None = None
     usage: TokenUsage = Field(default_factory=TokenUsage)
     cancel_requested: bool = False
+    lease_owner: str | None = None
+    """The replica running the run (see ``runs/lease.py``); ``None`` once it has finished or been let go."""
+    lease_expires_at: float | None = None
+    """Epoch seconds; after this, any replica may take the run over and resume it from its journal."""
     version: int = 0
     """Incremented by every header write; writes are conditional on the version read."""
 

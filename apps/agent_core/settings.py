@@ -32,6 +32,14 @@ class AgentCoreSettings(ServiceSettings):
 
     state: str = "sqlite:///var/agent-core.db"
     """``sqlite:///path`` (one machine) or ``dynamodb://table`` (shared by every replica)."""
+    replica_id: str | None = Field(default=None, min_length=1, max_length=200)
+    """This replica's name in run leases; default: host name (the pod's name) and process id."""
+    lease_seconds: float = Field(default=15.0, ge=2, le=600)
+    """A run's lease: how long a dead replica's runs wait before another replica resumes them."""
+    recovery_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    """How often a replica looks for runs whose lease has expired, to take them over."""
+    drain_seconds: float = Field(default=20.0, ge=0, le=600)
+    """On SIGTERM, how long runs get to reach a step boundary and be handed off before they are cut off."""
 
     api_keys_file: Path | None = None
     """JSON or YAML list of ``{name, roles, sha256}``: keys are stored hashed, never in clear."""

@@ -1,12 +1,15 @@
 """A small MCP server built with our kit, whose tools tests can time, fail and count.
 
 Used where the real servers' tools would be too slow to script (a 0.3 s tool to show concurrency,
-a tool that fails twice then succeeds, a destructive tool whose calls are counted).
+a tool that fails twice then succeeds, a destructive tool whose calls are counted). ``LabState.runs``
+counts executions per tool and text, so a test can show that no step ran twice; ``idempotency_keys``
+lists the key each ``tools/call`` carried in its ``_meta``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -15,7 +18,9 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from apps.agent_core.gateway.base import IDEMPOTENCY_KEY_META
 from apps.common.mcp_app import McpServerSpec, create_mcp_app
 from apps.common.settings import McpServerSettings
 from apps.common.tools import ToolDef, ToolError
@@ -35,12 +40,17 @@ class Scaled(BaseModel):
 @dataclass
 class LabState:
     calls: Counter[str] = field(default_factory=Counter)
+    runs: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """(tool, text) → executions that ran to the end."""
     failures_left: dict[str, int] = field(default_factory=dict)
+    idempotency_keys: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def count(self, tool: str) -> None:
+    def count(self, tool: str, text: str | None = None) -> None:
         with self.lock:
             self.calls[tool] += 1
+            if text is not None:
+                self.runs[(tool, text)] += 1
 
 
 def lab_tools(state: LabState) -> list[ToolDef]:
@@ -52,8 +62,8 @@ def lab_tools(state: LabState) -> list[ToolDef]:
         text: Annotated[str, Field(min_length=1, max_length=200)],
         seconds: Annotated[float, Field(ge=0, le=5)] = 0.3,
     ) -> Echoed:
-        state.count("slow_echo")
         await asyncio.sleep(seconds)
+        state.count("slow_echo", text)  # counted once it has run to the end, as a real effect would be
         return Echoed(text=text)
 
     async def flaky(key: Annotated[str, Field(min_length=1, max_length=50)]) -> Echoed:
@@ -76,13 +86,55 @@ def lab_tools(state: LabState) -> list[ToolDef]:
         state.count("scale")
         return Scaled(target=target, replicas=replicas)
 
+    async def apply(
+        change: Annotated[str, Field(min_length=1, max_length=200)],
+        seconds: Annotated[float, Field(ge=0, le=10)] = 0.0,
+    ) -> Echoed:
+        # Counted when it starts: a change that may be half-applied has happened as far as a test is concerned.
+        state.count("apply", change)
+        await asyncio.sleep(seconds)
+        return Echoed(text=change)
+
     return [
         ToolDef(echo, "Echo a text back.", read_only=True),
         ToolDef(slow_echo, "Echo a text after a delay.", read_only=True),
         ToolDef(flaky, "Fail a set number of times for a key, then echo it.", read_only=True),
         ToolDef(always_fails, "Always fail.", read_only=True),
         ToolDef(scale, "Set a target's replica count.", read_only=False, destructive=True, idempotent=True),
+        ToolDef(apply, "Apply a change (not idempotent).", read_only=False, destructive=True, idempotent=False),
     ]
+
+
+class RecordIdempotencyKeys:
+    """ASGI middleware: notes the idempotency key of every ``tools/call``, then passes the request on."""
+
+    def __init__(self, app: ASGIApp, state: LabState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+        try:
+            body = json.loads(b"".join(m.get("body", b"") for m in messages))
+            key = body["params"]["_meta"][IDEMPOTENCY_KEY_META] if body.get("method") == "tools/call" else None
+        except (ValueError, KeyError, TypeError, AttributeError):
+            key = None
+        if key is not None:
+            with self.state.lock:
+                self.state.idempotency_keys.append(str(key))
+
+        async def replayed() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replayed, send)
 
 
 @contextmanager
@@ -90,5 +142,6 @@ def run_lab_server(state: LabState | None = None, port: int | None = None) -> It
     """Serve the lab server; yields (its /mcp URL, its state)."""
     state = state or LabState()
     spec = McpServerSpec(name="lab", service="lab", version="1", instructions="test tools", tools=lab_tools(state))
-    with serve_in_thread(create_mcp_app(spec, McpServerSettings()), port=port) as url:
+    app = RecordIdempotencyKeys(create_mcp_app(spec, McpServerSettings()), state)
+    with serve_in_thread(app, port=port) as url:
         yield url + "/mcp", state

@@ -20,6 +20,10 @@ class ServerHealth(BaseModel):
     error: str | None = None
 
 
+IDEMPOTENCY_KEY_META = "agentic-workflows/idempotency-key"
+"""The ``_meta`` key of a ``tools/call`` that carries the step's idempotency key (run, step, attempt)."""
+
+
 class ToolGateway(Protocol):
     @property
     def servers(self) -> dict[str, str]:
@@ -30,8 +34,14 @@ class ToolGateway(Protocol):
         """Every tool of every reachable server, from a cache with a TTL; ``refresh`` forces a reload."""
         ...
 
-    async def call(self, call: ToolCall, *, timeout: float | None = None) -> ToolOutcome:
-        """Call one tool. Never raises for tool or transport failures: they come back as ``ok=False``."""
+    async def call(
+        self, call: ToolCall, *, timeout: float | None = None, idempotency_key: str | None = None
+    ) -> ToolOutcome:
+        """Call one tool. Never raises for tool or transport failures: they come back as ``ok=False``.
+
+        ``idempotency_key`` is sent in the request's ``_meta`` (``IDEMPOTENCY_KEY_META``): the same key on
+        a resent call lets a server that honours it answer without applying the call twice.
+        """
         ...
 
     async def health(self) -> list[ServerHealth]: ...

@@ -15,11 +15,11 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
-from mcp_types import CallToolResult
+from mcp_types import CallToolResult, RequestParamsMeta
 
-from apps.agent_core.gateway.base import ServerHealth
+from apps.agent_core.gateway.base import IDEMPOTENCY_KEY_META, ServerHealth
 from apps.agent_core.gateway.breaker import CircuitBreaker
 from apps.agent_core.gateway.catalog import ToolCatalog
 from apps.agent_core.gateway.config import SERVER_NAME, parse_mcp_servers, url_problem
@@ -95,7 +95,9 @@ class McpGateway:
     async def tools(self, *, refresh: bool = False) -> list[ToolSpec]:
         return await self._catalog.tools(refresh=refresh)
 
-    async def call(self, call: ToolCall, *, timeout: float | None = None) -> ToolOutcome:
+    async def call(
+        self, call: ToolCall, *, timeout: float | None = None, idempotency_key: str | None = None
+    ) -> ToolOutcome:
         started = time.perf_counter()
 
         def outcome(*, ok: bool, result: Any = None, error: str | None = None, attempts: int = 1) -> ToolOutcome:
@@ -117,6 +119,7 @@ class McpGateway:
                 call.arguments,
                 timeout=timeout if timeout is not None else self._call_timeout,
                 idempotent=spec is not None and spec.idempotent,
+                meta=_idempotency_meta(idempotency_key),
             )
         except McpServerError as error:
             unknown_tool = isinstance(error, ServerRejected) and error.unknown_tool
@@ -157,3 +160,10 @@ def result_text(result: CallToolResult) -> str:
         text = getattr(block, "text", None)
         parts.append(text if isinstance(text, str) else f"[{block.type} content]")
     return "\n".join(parts)
+
+
+def _idempotency_meta(key: str | None) -> RequestParamsMeta | None:
+    if not key:
+        return None
+    # An open map (extra_items=Any), which mypy cannot yet express for a key held in a constant.
+    return cast(RequestParamsMeta, {IDEMPOTENCY_KEY_META: key})

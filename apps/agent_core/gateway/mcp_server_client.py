@@ -27,7 +27,7 @@ import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
-from mcp_types import CONNECTION_CLOSED, CallToolResult, Implementation, Tool
+from mcp_types import CONNECTION_CLOSED, CallToolResult, Implementation, RequestParamsMeta, Tool
 from pydantic import ValidationError
 
 from apps.agent_core.gateway.base import ServerHealth
@@ -194,12 +194,18 @@ class McpServerClient:
         return [tool_spec(self.name, tool) for tool in tools]
 
     async def call_tool(
-        self, tool: str, arguments: dict[str, Any], *, timeout: float, idempotent: bool = False
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        *,
+        timeout: float,
+        idempotent: bool = False,
+        meta: RequestParamsMeta | None = None,
     ) -> CalledTool:
         """One ``tools/call``; ``idempotent`` (from the tool's annotations) allows retries that may resend it."""
 
         async def call(client: Client) -> CallToolResult:
-            return await client.call_tool(tool, arguments)
+            return await client.call_tool(tool, arguments, meta=meta)
 
         result, attempts = await self._request(call, timeout=timeout, idempotent=idempotent)
         return CalledTool(result, attempts)

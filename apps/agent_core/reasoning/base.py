@@ -4,13 +4,14 @@ Three implementations (``AGENTIC_REASONER``): ``bedrock`` (Converse with tool us
 OpenAI-compatible chat-completions endpoint) and ``offline`` (a deterministic planner, the default
 when no model is configured). The loop is the reasoner's; running tools is not: it hands the calls
 of one turn to ``execute``, which runs them concurrently, asks for approval where needed, records
-each step, and returns outcomes in the same order. Tool results are untrusted data: they go back to
-the model as tool results, never as instructions.
+each step, and returns outcomes in the same order. ``replay`` holds the turns a resumed run already
+journaled, by index: a model-backed reasoner reads them back instead of asking the model again.
+Tool results are untrusted data: they go back to the model as tool results, never as instructions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -44,6 +45,9 @@ class ModelTurn(BaseModel):
     stop_reason: str
     usage: TokenUsage = Field(default_factory=TokenUsage)
     duration_ms: float = 0.0
+    resume: dict[str, Any] | None = None
+    """What a resumed run needs to continue the conversation without asking the model again: the
+    turn's calls as the model wrote them and its message in the provider's format (``loop.py``)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,8 @@ class Reasoner(Protocol):
         execute: ToolExecutor,
         record_turn: TurnRecorder,
         budget: Budget,
+        *,
+        replay: Mapping[int, ModelTurn] | None = None,
     ) -> ReasoningResult: ...
 
     async def summarize(self, instruction: str, data: Any) -> tuple[str, TokenUsage]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -34,7 +34,15 @@ from botocore.exceptions import (
 )
 
 from apps.agent_core.model import TokenUsage, ToolOutcome
-from apps.agent_core.reasoning.base import Budget, ReasonerError, ReasoningResult, ToolExecutor, ToolSpec, TurnRecorder
+from apps.agent_core.reasoning.base import (
+    Budget,
+    ModelTurn,
+    ReasonerError,
+    ReasoningResult,
+    ToolExecutor,
+    ToolSpec,
+    TurnRecorder,
+)
 from apps.agent_core.reasoning.conversation import (
     DEFAULT_SYSTEM_PROMPT,
     SUMMARY_SYSTEM_PROMPT,
@@ -132,6 +140,8 @@ class BedrockReasoner:
         execute: ToolExecutor,
         record_turn: TurnRecorder,
         budget: Budget,
+        *,
+        replay: Mapping[int, ModelTurn] | None = None,
     ) -> ReasoningResult:
         return await run_tool_loop(
             _BedrockChat(self),
@@ -141,6 +151,7 @@ class BedrockReasoner:
             record_turn=record_turn,
             budget=budget,
             max_tokens_per_turn=self.max_tokens_per_turn,
+            replay=replay,
         )
 
     async def summarize(self, instruction: str, data: Any) -> tuple[str, TokenUsage]:

@@ -6,12 +6,18 @@ the platform can answer without running anything (an unknown tool name, argument
 JSON object) get an error result that tells the model how to correct itself; they never reach
 ``execute``. The loop stops when the model answers without asking for tools, or at the budget: it
 never runs tools whose results no model turn would read.
+
+Each recorded turn keeps what is needed to continue without the model (``ModelTurn.resume``: the
+calls as written and the provider's message). A resumed run passes those turns as ``replay``: the
+loop reads them back instead of asking the model, and the journal answers their tool calls, so the
+conversation continues where it stopped and the model is asked only for turns it never answered.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from apps.agent_core.model import TokenUsage, ToolCall, ToolOutcome
@@ -67,6 +73,18 @@ class ChatModel(Protocol):
         ...
 
 
+def _replayed(saved: ModelTurn | None) -> ChatTurn | None:
+    if saved is None or saved.resume is None:
+        return None
+    return ChatTurn(
+        text=saved.text,
+        calls=[RequestedCall(**call) for call in saved.resume.get("calls", [])],
+        stop_reason=saved.stop_reason,
+        usage=saved.usage,
+        message=saved.resume.get("message"),
+    )
+
+
 def unknown_tool_message(name: str, tools: ToolNameMap) -> str:
     valid = ", ".join(tools.names) or "none (no tools are available)"
     return f"There is no tool named {name!r}. Call one of these tools by its exact name: {valid}."
@@ -108,6 +126,7 @@ async def run_tool_loop(
     record_turn: TurnRecorder,
     budget: Budget,
     max_tokens_per_turn: int,
+    replay: Mapping[int, ModelTurn] | None = None,
 ) -> ReasoningResult:
     names = ToolNameMap(tools)
     history = chat.start(task)
@@ -124,7 +143,7 @@ async def run_tool_loop(
         # The output of one turn cannot exceed what is left of the run's budget.
         turn_limit = max(1, min(max_tokens_per_turn, remaining))
         started = time.perf_counter()
-        turn = await chat.complete(history, names, turn_limit)
+        turn = _replayed((replay or {}).get(index)) or await chat.complete(history, names, turn_limit)
         duration_ms = (time.perf_counter() - started) * 1000
         usage = usage.plus(turn.usage)
         if turn.text.strip():
@@ -140,6 +159,7 @@ async def run_tool_loop(
                 stop_reason=turn.stop_reason,
                 usage=turn.usage,
                 duration_ms=round(duration_ms, 3),
+                resume={"calls": [asdict(call) for call in turn.calls], "message": turn.message},
             )
         )
         pending = [f"{call.server}.{call.tool}" if call.server else call.tool for call in calls]

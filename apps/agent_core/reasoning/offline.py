@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from apps.agent_core.model import TokenUsage, ToolCall, ToolOutcome
@@ -132,7 +133,11 @@ class OfflineReasoner:
         execute: ToolExecutor,
         record_turn: TurnRecorder,
         budget: Budget,
+        *,
+        replay: Mapping[int, ModelTurn] | None = None,
     ) -> ReasoningResult:
+        # The plan is a pure function of the task and the tools, so a resumed run plans the same calls
+        # again and the journal answers those that ran; ``replay`` has nothing to add.
         started = time.perf_counter()
         calls, notes = self.plan(task, tools)
         plan_text = (

@@ -15,14 +15,22 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
 import httpx
 
 from apps.agent_core.model import TokenUsage, ToolOutcome
-from apps.agent_core.reasoning.base import Budget, ReasonerError, ReasoningResult, ToolExecutor, ToolSpec, TurnRecorder
+from apps.agent_core.reasoning.base import (
+    Budget,
+    ModelTurn,
+    ReasonerError,
+    ReasoningResult,
+    ToolExecutor,
+    ToolSpec,
+    TurnRecorder,
+)
 from apps.agent_core.reasoning.conversation import (
     DEFAULT_SYSTEM_PROMPT,
     SUMMARY_SYSTEM_PROMPT,
@@ -147,6 +155,8 @@ class OpenAIReasoner:
         execute: ToolExecutor,
         record_turn: TurnRecorder,
         budget: Budget,
+        *,
+        replay: Mapping[int, ModelTurn] | None = None,
     ) -> ReasoningResult:
         return await run_tool_loop(
             _OpenAIChat(self),
@@ -156,6 +166,7 @@ class OpenAIReasoner:
             record_turn=record_turn,
             budget=budget,
             max_tokens_per_turn=self.max_tokens_per_turn,
+            replay=replay,
         )
 
     async def summarize(self, instruction: str, data: Any) -> tuple[str, TokenUsage]:

@@ -9,19 +9,25 @@ from typing import Any
 
 from apps.agent_core.model import EventType, RunEvent, RunHeader
 from apps.agent_core.runs.notifier import RunNotifier
-from apps.agent_core.store.base import RunNotFound, RunStore, VersionConflict
+from apps.agent_core.store.base import LeaseLost, RunNotFound, RunStore, VersionConflict
 
 _CONFLICT_RETRIES = 10
 
 
 class RunJournal:
-    def __init__(self, store: RunStore, notifier: RunNotifier, run_id: str) -> None:
+    """Writes to one run. With ``lease_owner`` (the replica executing the run) every write is fenced:
+    it lands only while the run's lease is that replica's, else ``LeaseLost``. Writes made on behalf of
+    a person (a cancel, an approval) come from any replica and carry no owner.
+    """
+
+    def __init__(self, store: RunStore, notifier: RunNotifier, run_id: str, lease_owner: str | None = None) -> None:
         self.store = store
         self.notifier = notifier
         self.run_id = run_id
+        self.lease_owner = lease_owner
 
     async def append(self, type: EventType, data: dict[str, Any]) -> RunEvent:
-        event = await self.store.append_event(self.run_id, type, data)
+        event = await self.store.append_event(self.run_id, type, data, lease_owner=self.lease_owner)
         self.notifier.notify(self.run_id)
         return event
 
@@ -35,6 +41,8 @@ class RunJournal:
             header = await self.store.get(self.run_id)
             if header is None:
                 raise RunNotFound(self.run_id)
+            if self.lease_owner is not None and header.lease_owner != self.lease_owner:
+                raise LeaseLost(f"run {self.run_id} is no longer leased to {self.lease_owner}")
             fields = change(header)
             if not fields:
                 return header

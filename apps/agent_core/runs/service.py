@@ -1,8 +1,15 @@
-"""Starting, watching, cancelling and approving runs; the API's one entry point to them."""
+"""Starting, watching, cancelling and approving runs; the API's one entry point to them.
+
+Also where runs move between replicas: ``recover`` takes over runs whose lease expired (their replica
+died) and resumes them from the journal; ``shutdown`` hands this replica's runs off at their next step
+boundary so another replica resumes them at once (see ``lease.py`` and ``replay.py``).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -18,14 +25,20 @@ from apps.agent_core.reasoning.base import Budget, Reasoner, ToolSpec
 from apps.agent_core.runs.approvals import ApprovalPolicy, arguments_hash
 from apps.agent_core.runs.execution import RunExecution
 from apps.agent_core.runs.journal import RunJournal
+from apps.agent_core.runs.lease import LeaseTerms, RunControl
 from apps.agent_core.runs.notifier import RunNotifier
+from apps.agent_core.runs.replay import Replay
 from apps.agent_core.runs.steps import StepRunner
-from apps.agent_core.store.base import RunPage, RunStore
+from apps.agent_core.store.base import RunPage, RunStore, StoreError, VersionConflict
 from apps.agent_core.workflows.document import WorkflowDocument, WorkflowParseError, parse_workflow
 from apps.agent_core.workflows.validation import validate_workflow
 
 STORE_POLL_SECONDS = 1.0
 """How often a watcher re-reads the store for changes made by other replicas."""
+RECOVERY_BATCH = 20
+"""Runs taken over per look: a replica that finds many orphans leaves some for the others."""
+
+log = logging.getLogger(__name__)
 
 
 class RunRequestError(Exception):
@@ -42,6 +55,10 @@ class ConflictError(Exception):
 
 class GoneError(Exception):
     """What was asked for has expired (HTTP 410)."""
+
+
+class DrainingError(Exception):
+    """This replica is shutting down and takes no new runs (HTTP 503); another replica will."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +78,8 @@ class RunService:
         policy: ApprovalPolicy,
         limits: RunLimits,
         metrics: AgentCoreMetrics,
+        lease: LeaseTerms,
+        recovery_interval_seconds: float = 1.0,
     ) -> None:
         self.store = store
         self.gateway = gateway
@@ -68,8 +87,13 @@ class RunService:
         self.policy = policy
         self.limits = limits
         self.metrics = metrics
+        self.lease = lease
+        self.recovery_interval_seconds = recovery_interval_seconds
         self.notifier = RunNotifier()
+        self.draining = False
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._controls: dict[str, RunControl] = {}
+        self._recovery: asyncio.Task[None] | None = None
 
     async def validate_workflow(self, workflow: Any, tools: list[ToolSpec] | None = None) -> WorkflowDocument:
         """Parse and check a workflow against the live catalog, or raise ``RunRequestError`` listing every problem."""
@@ -93,6 +117,8 @@ class RunService:
         workflow: Any = None,
         inputs: dict[str, Any] | None = None,
     ) -> RunHeader:
+        if self.draining:
+            raise DrainingError("this replica is shutting down; start the run again (another replica will take it)")
         tools = await self.gateway.tools()
         document = await self.validate_workflow(workflow, tools) if workflow is not None else None
         now = time.time()
@@ -109,9 +135,17 @@ class RunService:
             model=self.reasoner.model,
             created_at=now,
             updated_at=now,
+            **self.lease.granted(now),
         )
         await self.store.create(header)
-        journal = RunJournal(self.store, self.notifier, header.id)
+        self._launch(header, tools, document)
+        return header
+
+    def _launch(
+        self, header: RunHeader, tools: list[ToolSpec], document: WorkflowDocument | None, replay: Replay | None = None
+    ) -> None:
+        journal = RunJournal(self.store, self.notifier, header.id, lease_owner=self.lease.owner)
+        control = RunControl(journal, self.lease)
         execution = RunExecution(
             header,
             journal=journal,
@@ -123,6 +157,8 @@ class RunService:
                 metrics=self.metrics,
                 max_result_bytes=self.limits.max_result_bytes,
                 default_timeout=self.limits.tool_timeout_seconds,
+                control=control,
+                replay=replay,
             ),
             reasoner=self.reasoner,
             budget=self.limits.budget,
@@ -131,8 +167,59 @@ class RunService:
         )
         task_handle = asyncio.create_task(execution.execute(), name=f"run-{header.id}")
         self._tasks[header.id] = task_handle
-        task_handle.add_done_callback(lambda _: self._tasks.pop(header.id, None))
-        return header
+        self._controls[header.id] = control
+
+        def forget(_: asyncio.Task[None]) -> None:
+            self._tasks.pop(header.id, None)
+            self._controls.pop(header.id, None)
+
+        task_handle.add_done_callback(forget)
+
+    # -- runs whose replica died -----------------------------------------------------------------
+
+    def start_recovery(self) -> None:
+        """Look for runs to take over now and every ``recovery_interval_seconds`` until shutdown."""
+        if self._recovery is None:
+            self._recovery = asyncio.create_task(self._recover_forever(), name="run-recovery")
+
+    async def _recover_forever(self) -> None:
+        while not self.draining:
+            try:
+                await self.recover()
+            except StoreError as exc:
+                log.warning("could not look for runs to take over: %s", exc)
+            await asyncio.sleep(self.recovery_interval_seconds)
+
+    async def recover(self) -> list[str]:
+        """Take over runs whose lease has expired and resume them here; returns their ids."""
+        taken: list[str] = []
+        now = time.time()
+        for header in await self.store.expired_leases(now, limit=RECOVERY_BATCH):
+            if self.draining or header.id in self._tasks:
+                continue
+            try:
+                # Conditional on the version read: of several replicas trying at once, exactly one wins.
+                mine = await self.store.update(
+                    header.model_copy(update={**self.lease.granted(time.time()), "updated_at": time.time()})
+                )
+            except VersionConflict:
+                continue
+            try:
+                await self._resume(mine, previous_owner=header.lease_owner)
+            except Exception:  # one damaged run must not stop the others from being resumed
+                log.exception("could not resume a run", extra={"run_id": header.id})
+                continue
+            taken.append(header.id)
+        return taken
+
+    async def _resume(self, header: RunHeader, previous_owner: str | None) -> None:
+        events = await self._all_events(header.id)
+        replay = Replay.from_events(events)
+        replay.previous_owner = previous_owner or replay.previous_owner
+        document = parse_workflow(header.request["workflow"]) if header.kind == "workflow" else None
+        tools = await self.gateway.tools()
+        log.info("resuming a run", extra={"run_id": header.id, "previous_owner": previous_owner})
+        self._launch(header, tools, document, replay)
 
     async def view(self, run_id: str) -> RunView | None:
         # Events first: a header read after them is as new or newer, never older than the steps shown.
@@ -167,9 +254,9 @@ class RunService:
             raise ConflictError(f"the run has already finished ({header.status})")
         await journal.append("cancel_requested", {"by": principal.name})
         header = await journal.update(lambda _: {"cancel_requested": True})
-        local = self._tasks.get(run_id)
+        local = self._controls.get(run_id)
         if local is not None:
-            local.cancel()  # elsewhere, the owning replica sees cancel_requested at its next step
+            local.interrupt("cancel", now=True)  # elsewhere, the owner's heartbeat sees it within a second
         return header
 
     async def decide(
@@ -247,12 +334,24 @@ class RunService:
                     return
             await self.notifier.wait(run_id, STORE_POLL_SECONDS)
 
-    async def shutdown(self, grace_seconds: float = 10.0) -> None:
-        """Let running runs finish within the grace period, then cancel the rest (they record how they ended)."""
+    async def shutdown(self, drain_seconds: float = 20.0) -> None:
+        """Take no new runs; hand every run here off at its next step boundary, within ``drain_seconds``.
+
+        A step in flight finishes and is journaled first, so the replica that resumes the run repeats
+        nothing. A run still busy at the deadline is cut off there: its lease lapses and the replica that
+        takes it over applies the in-flight rule (retry if read-only or idempotent, else needs_attention).
+        """
+        self.draining = True
+        if self._recovery is not None:
+            self._recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recovery
+        for control in list(self._controls.values()):
+            control.interrupt("handoff")
         tasks = list(self._tasks.values())
         if not tasks:
             return
-        _, pending = await asyncio.wait(tasks, timeout=grace_seconds)
+        _, pending = await asyncio.wait(tasks, timeout=drain_seconds)
         for task in pending:
             task.cancel()
         if pending:

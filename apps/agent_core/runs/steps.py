@@ -1,8 +1,12 @@
-"""Running one tool step of a run: approval if needed, the journal before and after, the call itself."""
+"""Running one tool step of a run: approval if needed, the journal before and after, the call itself.
+
+The intent (``step_started``, with the idempotency key the call carries) is journaled before the call
+and the outcome (``step_finished``) after it; a resumed run's ``Replay`` answers every step that has
+an outcome without calling anything (see ``replay.py``).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
@@ -15,17 +19,18 @@ from apps.agent_core.model import ToolCall, ToolOutcome
 from apps.agent_core.reasoning.base import ToolSpec
 from apps.agent_core.runs.approvals import ApprovalPolicy, arguments_hash
 from apps.agent_core.runs.journal import RunJournal
+from apps.agent_core.runs.lease import RunCancelled, RunControl
+from apps.agent_core.runs.replay import Replay
+
+__all__ = ["APPROVAL_POLL_SECONDS", "RunCancelled", "StepRunner", "idempotency_key", "stored_result"]
 
 APPROVAL_POLL_SECONDS = 0.5
 """How often a waiting step re-reads the store: decisions made on another replica arrive this way."""
 
 
-class RunCancelled(asyncio.CancelledError):
-    """Cancellation was requested (possibly on another replica); the run stops at the next step boundary.
-
-    A ``CancelledError`` so that it travels like a task's cancellation: no ``except Exception`` on the way
-    (the workflow engine's step handling, a reasoner's loop) mistakes it for a failed step.
-    """
+def idempotency_key(run_id: str, step_id: str, attempt: int) -> str:
+    """The same for every execution of one attempt of one step, on any replica: a resent call repeats it."""
+    return f"{run_id}/{step_id}/{attempt}"
 
 
 def stored_result(result: Any, max_bytes: int) -> Any:
@@ -47,19 +52,26 @@ class StepRunner:
     metrics: AgentCoreMetrics
     max_result_bytes: int
     default_timeout: float
+    control: RunControl
+    replay: Replay | None = None
 
     async def run(self, step_id: str, call: ToolCall, attempt: int = 1, timeout: float | None = None) -> ToolOutcome:
-        await self._raise_if_cancelled()
+        if self.replay is not None and (recorded := self.replay.outcome(step_id, attempt, call)) is not None:
+            return recorded
+        await self.control.checkpoint()
         spec = self.catalog.get((call.server, call.tool))
         if spec is None:
             return await self._refuse(step_id, call, attempt, f"unknown tool {call.server}.{call.tool}")
-        if self.policy.needs_approval(call.server, call.tool, spec):
+        # A retried in-flight step was approved (if it had to be) before its intent was journaled.
+        retry = self.replay is not None and (step_id, attempt) in self.replay.in_flight
+        if not retry and self.policy.needs_approval(call.server, call.tool, spec):
             decision = await self._await_approval(step_id, call)
             if decision != "approved":
                 reason = "expired before anyone approved it" if decision == "expired" else "was rejected"
                 return await self._refuse(
                     step_id, call, attempt, f"{call.server}.{call.tool} {reason}; it did not run.", status="rejected"
                 )
+        key = idempotency_key(self.journal.run_id, step_id, attempt)
         await self.journal.append(
             "step_started",
             {
@@ -69,9 +81,11 @@ class StepRunner:
                 "tool": call.tool,
                 "arguments": call.arguments,
                 "attempt": attempt,
+                "idempotency_key": key,
+                **({"retry": "outcome of the interrupted call unknown"} if retry else {}),
             },
         )
-        outcome = await self.gateway.call(call, timeout=timeout or self.default_timeout)
+        outcome = await self.gateway.call(call, timeout=timeout or self.default_timeout, idempotency_key=key)
         self.metrics.tool_calls.labels(
             server=call.server, tool=call.tool, outcome="ok" if outcome.ok else "error"
         ).inc()
@@ -89,6 +103,8 @@ class StepRunner:
         return outcome
 
     async def skip(self, step_id: str, reason: str) -> None:
+        if self.replay is not None and step_id in self.replay.skipped:
+            return
         await self.journal.append("step_finished", {"step_id": step_id, "status": "skipped", "error": reason})
 
     async def _refuse(
@@ -107,31 +123,34 @@ class StepRunner:
         )
         return ToolOutcome(call_id=call.id, ok=False, error=message)
 
-    async def _raise_if_cancelled(self) -> None:
-        header = await self.journal.store.get(self.journal.run_id)
-        if header is not None and header.cancel_requested:
-            raise RunCancelled
-
     async def _await_approval(self, step_id: str, call: ToolCall) -> str:
         """Pause the run until someone decides; returns ``approved``, ``rejected`` or ``expired``."""
-        approval_id = uuid.uuid4().hex[:12]
-        now = time.time()
-        requested = await self.journal.append(
-            "approval_requested",
-            {
-                "id": approval_id,
-                "step_id": step_id,
-                "server": call.server,
-                "tool": call.tool,
-                "arguments": call.arguments,
-                "arguments_hash": arguments_hash(call.server, call.tool, call.arguments),
-                "requested_at": now,
-                "expires_at": now + self.policy.ttl_seconds,
-            },
-        )
+        digest = arguments_hash(call.server, call.tool, call.arguments)
+        asked = self.replay.approvals.get(step_id) if self.replay is not None else None
+        if asked is not None and asked.get("arguments_hash") == digest:
+            # Resumed: the approval asked before is still the one that counts; never ask twice.
+            if asked.get("decision") is not None:
+                return str(asked["decision"])
+            approval_id, deadline, seen = str(asked["id"]), float(asked["expires_at"]), 0
+        else:
+            approval_id = uuid.uuid4().hex[:12]
+            now = time.time()
+            deadline = now + self.policy.ttl_seconds
+            requested = await self.journal.append(
+                "approval_requested",
+                {
+                    "id": approval_id,
+                    "step_id": step_id,
+                    "server": call.server,
+                    "tool": call.tool,
+                    "arguments": call.arguments,
+                    "arguments_hash": digest,
+                    "requested_at": now,
+                    "expires_at": deadline,
+                },
+            )
+            seen = requested.seq
         await self.journal.update(lambda h: {"status": "awaiting_approval"} if h.status == "running" else {})
-        seen = requested.seq
-        deadline = now + self.policy.ttl_seconds
         try:
             while True:
                 for event in await self.journal.store.events(self.journal.run_id, after=seen):
@@ -139,7 +158,9 @@ class StepRunner:
                     if event.type == "approval_decided" and event.data.get("approval_id") == approval_id:
                         return str(event.data.get("decision"))
                     if event.type == "cancel_requested":
-                        raise RunCancelled
+                        self.control.interrupt("cancel")
+                if self.control.reason is not None:
+                    raise RunCancelled
                 if time.time() >= deadline:
                     await self.journal.append(
                         "approval_decided", {"approval_id": approval_id, "decision": "expired", "decided_by": None}
@@ -149,4 +170,5 @@ class StepRunner:
                     self.journal.run_id, min(APPROVAL_POLL_SECONDS, max(0.01, deadline - time.time()))
                 )
         finally:
-            await self.journal.update(lambda h: {"status": "running"} if h.status == "awaiting_approval" else {})
+            if self.control.reason in (None, "cancel"):  # a run let go keeps waiting wherever it resumes
+                await self.journal.update(lambda h: {"status": "running"} if h.status == "awaiting_approval" else {})

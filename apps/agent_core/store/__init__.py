@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from apps.agent_core.store.base import (
     InvalidCursor,
+    LeaseLost,
     RunExists,
     RunNotFound,
     RunPage,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "InvalidCursor",
+    "LeaseLost",
     "RunExists",
     "RunNotFound",
     "RunPage",

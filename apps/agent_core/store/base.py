@@ -7,7 +7,15 @@ Contract every backend keeps (the shared test suite checks it on both):
   ``header.version``, stores ``version + 1`` and returns the stored header; otherwise
   ``VersionConflict``. Two replicas can therefore never overwrite each other's changes silently.
 - ``append_event`` assigns the next sequence number for the run atomically (1, 2, 3…, no gaps, no
-  duplicates, even with concurrent writers) and returns the stored event.
+  duplicates, even with concurrent writers) and returns the stored event. With ``lease_owner`` it is
+  fenced: it succeeds only while the header names that owner and its lease has not expired (by the
+  store's clock), else ``LeaseLost`` and nothing is written. A replica that stalled past its lease can
+  therefore never journal a step after another replica took the run over.
+- ``update`` also stores the header's lease (``lease_owner``, ``lease_expires_at``) where
+  ``append_event`` and ``expired_leases`` can test it without parsing the header.
+- ``expired_leases(now)`` returns runs in an active status (``ACTIVE_STATUSES``) whose lease expired
+  before ``now`` or that have none, oldest lease first, at most ``limit``. It may read a little stale
+  (DynamoDB's index): a caller takes a run over with ``update``, which fails on a stale version.
 - ``events(after=n)`` returns events with ``seq > n`` in order.
 - ``list`` returns headers newest first (``created_at`` then id), optionally of one status, in pages
   of at most ``limit`` with an opaque cursor for the next page (``None`` at the end).
@@ -42,6 +50,10 @@ class InvalidCursor(StoreError):
     pass
 
 
+class LeaseLost(StoreError):
+    """The run's lease is no longer this replica's (it expired or another replica took the run over)."""
+
+
 @dataclass(frozen=True)
 class RunPage:
     runs: list[RunHeader]
@@ -57,9 +69,13 @@ class RunStore(Protocol):
 
     async def list(self, *, status: RunStatus | None = None, limit: int = 50, cursor: str | None = None) -> RunPage: ...
 
-    async def append_event(self, run_id: str, type: EventType, data: dict[str, Any]) -> RunEvent: ...
+    async def append_event(
+        self, run_id: str, type: EventType, data: dict[str, Any], *, lease_owner: str | None = None
+    ) -> RunEvent: ...
 
     async def events(self, run_id: str, *, after: int = 0, limit: int = 1000) -> builtins.list[RunEvent]: ...
+
+    async def expired_leases(self, now: float, *, limit: int = 50) -> builtins.list[RunHeader]: ...
 
     async def check(self) -> None:
         """Readiness: raise ``StoreError`` when the store cannot be used."""

@@ -18,6 +18,8 @@ attribute         type  role
                         so that index holds headers only)
 ``version``       N     incremented by every header write; ``update`` is conditional on it
 ``next_seq``      N     the last event sequence number handed out (starts at 0)
+``lease_owner``   S     the replica running the run; absent when none (finished, let go)
+``lease_expires_at`` N  epoch seconds the lease runs to; absent with ``lease_owner``
 ================  ====  ===================================================================
 
 Event item, ``pk = "RUN#<run id>"``, ``sk = "EVENT#<seq zero-padded to 10 digits>"``: ``seq`` (N),
@@ -38,6 +40,9 @@ Behaviour worth knowing:
 - ``append_event`` takes the next number with ``UpdateItem ADD next_seq 1`` (atomic, so concurrent
   writers never collide), then writes the event item. If the process dies between the two calls, that
   number is never written: readers see a gap, never a duplicate.
+- ``append_event(lease_owner=…)`` makes the counter update conditional on ``lease_owner`` and an
+  unexpired ``lease_expires_at``: fencing costs no extra request. ``expired_leases`` queries
+  ``by_status`` once per active status with a filter on the lease, so it reads only active runs.
 - Items are capped below DynamoDB's 400 KB limit: an event's data or a header over
   ``MAX_DOCUMENT_BYTES`` (350 000 bytes of UTF-8 JSON) is refused with ``StoreError`` before anything is
   written. Callers cap tool results before storing them.
@@ -60,8 +65,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio.to_thread
 from botocore.exceptions import ClientError
 
-from apps.agent_core.model import EventType, RunEvent, RunHeader, RunStatus
-from apps.agent_core.store.base import RunExists, RunNotFound, RunPage, StoreError, VersionConflict
+from apps.agent_core.model import ACTIVE_STATUSES, EventType, RunEvent, RunHeader, RunStatus
+from apps.agent_core.store.base import LeaseLost, RunExists, RunNotFound, RunPage, StoreError, VersionConflict
 from apps.agent_core.store.codec import (
     Position,
     check_event_type,
@@ -133,6 +138,8 @@ class DynamoDBRunStore:
             "version": {"N": str(header.version)},
             "next_seq": {"N": "0"},
         }
+        if header.lease_owner is not None and header.lease_expires_at is not None:
+            item |= {"lease_owner": {"S": header.lease_owner}, "lease_expires_at": {"N": repr(header.lease_expires_at)}}
 
         def work() -> None:
             try:
@@ -151,22 +158,30 @@ class DynamoDBRunStore:
         stored = header.model_copy(update={"version": header.version + 1})
         text = encode_header(stored)
 
+        values: dict[str, AttributeValueTypeDef] = {
+            ":header": {"S": text},
+            ":status": {"S": stored.status},
+            ":ck": {"S": created_key(stored.created_at, stored.id)},
+            ":new": {"N": str(stored.version)},
+            ":old": {"N": str(header.version)},
+        }
+        expression = "SET #header = :header, #status = :status, created_key = :ck, #version = :new"
+        if stored.lease_owner is not None and stored.lease_expires_at is not None:
+            expression += ", lease_owner = :owner, lease_expires_at = :until"
+            values |= {":owner": {"S": stored.lease_owner}, ":until": {"N": repr(stored.lease_expires_at)}}
+        else:
+            expression += " REMOVE lease_owner, lease_expires_at"
+
         def work() -> None:
             try:
                 # UpdateItem, not PutItem: a put would reset next_seq under concurrent appends.
                 self._client.update_item(
                     TableName=self._table,
                     Key=_run_key(header.id),
-                    UpdateExpression="SET #header = :header, #status = :status, created_key = :ck, #version = :new",
+                    UpdateExpression=expression,
                     ConditionExpression="#version = :old",
                     ExpressionAttributeNames=_NAMES,
-                    ExpressionAttributeValues={
-                        ":header": {"S": text},
-                        ":status": {"S": stored.status},
-                        ":ck": {"S": created_key(stored.created_at, stored.id)},
-                        ":new": {"N": str(stored.version)},
-                        ":old": {"N": str(header.version)},
-                    },
+                    ExpressionAttributeValues=values,
                 )
             except ClientError as exc:
                 if error_code(exc) != "ConditionalCheckFailedException":
@@ -221,24 +236,33 @@ class DynamoDBRunStore:
             next_cursor = encode_cursor(Position(runs[-1].created_at, runs[-1].id), status)
         return RunPage(runs=runs, next_cursor=next_cursor)
 
-    async def append_event(self, run_id: str, type: EventType, data: dict[str, Any]) -> RunEvent:
+    async def append_event(
+        self, run_id: str, type: EventType, data: dict[str, Any], *, lease_owner: str | None = None
+    ) -> RunEvent:
         check_event_type(type)
         text = encode_event_data(data)
 
         def work() -> RunEvent:
+            condition = "attribute_exists(pk)"
+            values: dict[str, AttributeValueTypeDef] = {":one": {"N": "1"}}
+            if lease_owner is not None:
+                condition += " AND lease_owner = :owner AND lease_expires_at > :now"
+                values |= {":owner": {"S": lease_owner}, ":now": {"N": repr(self._clock())}}
             try:
                 counter = self._client.update_item(
                     TableName=self._table,
                     Key=_run_key(run_id),
                     UpdateExpression="ADD next_seq :one",
-                    ConditionExpression="attribute_exists(pk)",
-                    ExpressionAttributeValues={":one": {"N": "1"}},
+                    ConditionExpression=condition,
+                    ExpressionAttributeValues=values,
                     ReturnValues="UPDATED_NEW",
                 )
             except ClientError as exc:
-                if error_code(exc) == "ConditionalCheckFailedException":
-                    raise RunNotFound(f"run {run_id!r} does not exist") from exc
-                raise
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise
+                if lease_owner is not None and self._get(run_id) is not None:
+                    raise LeaseLost(f"run {run_id!r} is no longer leased to {lease_owner!r}") from exc
+                raise RunNotFound(f"run {run_id!r} does not exist") from exc
             seq = int(counter["Attributes"]["next_seq"]["N"])
             at = self._clock()
             try:
@@ -297,6 +321,33 @@ class DynamoDBRunStore:
             make_event(run_id, int(item["seq"]["N"]), item["type"]["S"], item["data"]["S"], float(item["at"]["N"]))
             for item in items
         ]
+
+    async def expired_leases(self, now: float, *, limit: int = 50) -> builtins.list[RunHeader]:
+        check_limit(limit)
+
+        def work() -> builtins.list[Item]:
+            items: builtins.list[Item] = []
+            for status in ACTIVE_STATUSES:
+                request: QueryInputTypeDef = {
+                    "TableName": self._table,
+                    "IndexName": BY_STATUS,
+                    "KeyConditionExpression": "#status = :status",
+                    "FilterExpression": "attribute_not_exists(lease_expires_at) OR lease_expires_at < :now",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {":status": {"S": status}, ":now": {"N": repr(now)}},
+                }
+                for _ in range(_MAX_QUERY_PAGES):
+                    page = self._client.query(**request)
+                    items.extend(page.get("Items", []))
+                    last = page.get("LastEvaluatedKey")
+                    if len(items) >= limit or not last:
+                        break
+                    request["ExclusiveStartKey"] = last
+            return items
+
+        headers = [_header(item) for item in await self._call(work)]
+        headers.sort(key=lambda h: (h.lease_expires_at or 0.0, h.created_at))
+        return headers[:limit]
 
     async def check(self) -> None:
         def work() -> None:

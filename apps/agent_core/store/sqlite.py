@@ -11,7 +11,8 @@ Schema (``PRAGMA user_version`` is the schema version; ``_MIGRATIONS`` lists the
 order when the store opens, inside one ``BEGIN IMMEDIATE`` so two processes opening a new file at
 once cannot both apply them)::
 
-    runs(id TEXT PRIMARY KEY, status TEXT, created_at REAL, header TEXT (JSON), version INTEGER)
+    runs(id TEXT PRIMARY KEY, status TEXT, created_at REAL, header TEXT (JSON), version INTEGER,
+         lease_owner TEXT, lease_expires_at REAL)
         index runs_by_status (status, created_at, id), index runs_by_created (created_at, id)
     events(run_id TEXT, seq INTEGER, type TEXT, data TEXT (JSON), at REAL, PRIMARY KEY (run_id, seq))
 
@@ -33,8 +34,8 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 
-from apps.agent_core.model import EventType, RunEvent, RunHeader, RunStatus
-from apps.agent_core.store.base import RunExists, RunNotFound, RunPage, StoreError, VersionConflict
+from apps.agent_core.model import ACTIVE_STATUSES, EventType, RunEvent, RunHeader, RunStatus
+from apps.agent_core.store.base import LeaseLost, RunExists, RunNotFound, RunPage, StoreError, VersionConflict
 from apps.agent_core.store.codec import (
     Position,
     check_event_type,
@@ -61,6 +62,10 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE IF NOT EXISTS events ("
         " run_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, at REAL NOT NULL,"
         " PRIMARY KEY (run_id, seq)) WITHOUT ROWID",
+    ),
+    (  # 2: leases, as columns so fencing and takeover need not parse headers
+        "ALTER TABLE runs ADD COLUMN lease_owner TEXT",
+        "ALTER TABLE runs ADD COLUMN lease_expires_at REAL",
     ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -105,8 +110,17 @@ class SqliteRunStore:
         def work(conn: sqlite3.Connection) -> None:
             try:
                 conn.execute(
-                    "INSERT INTO runs (id, status, created_at, header, version) VALUES (?, ?, ?, ?, ?)",
-                    (header.id, header.status, header.created_at, text, header.version),
+                    "INSERT INTO runs (id, status, created_at, header, version, lease_owner, lease_expires_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        header.id,
+                        header.status,
+                        header.created_at,
+                        text,
+                        header.version,
+                        header.lease_owner,
+                        header.lease_expires_at,
+                    ),
                 )
             except sqlite3.IntegrityError as exc:
                 raise RunExists(f"a run with id {header.id!r} already exists") from exc
@@ -126,8 +140,18 @@ class SqliteRunStore:
 
         def work(conn: sqlite3.Connection) -> None:
             cursor = conn.execute(
-                "UPDATE runs SET status = ?, created_at = ?, header = ?, version = ? WHERE id = ? AND version = ?",
-                (stored.status, stored.created_at, text, stored.version, header.id, header.version),
+                "UPDATE runs SET status = ?, created_at = ?, header = ?, version = ?, lease_owner = ?,"
+                " lease_expires_at = ? WHERE id = ? AND version = ?",
+                (
+                    stored.status,
+                    stored.created_at,
+                    text,
+                    stored.version,
+                    stored.lease_owner,
+                    stored.lease_expires_at,
+                    header.id,
+                    header.version,
+                ),
             )
             if cursor.rowcount == 1:
                 return
@@ -167,13 +191,18 @@ class SqliteRunStore:
             next_cursor = encode_cursor(Position(last[2], last[3]), status)
         return RunPage(runs=runs, next_cursor=next_cursor)
 
-    async def append_event(self, run_id: str, type: EventType, data: dict[str, Any]) -> RunEvent:
+    async def append_event(
+        self, run_id: str, type: EventType, data: dict[str, Any], *, lease_owner: str | None = None
+    ) -> RunEvent:
         check_event_type(type)
         text = encode_event_data(data)
 
         def work(conn: sqlite3.Connection) -> RunEvent:
-            if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
+            row = conn.execute("SELECT lease_owner, lease_expires_at FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
                 raise RunNotFound(f"run {run_id!r} does not exist")
+            if lease_owner is not None and (row[0] != lease_owner or (row[1] or 0) <= self._clock()):
+                raise LeaseLost(f"run {run_id!r} is no longer leased to {lease_owner!r}")
             # Safe only because the transaction holds the write lock: nobody else can take this number.
             (seq,) = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM events WHERE run_id = ?", (run_id,)).fetchone()
             at = self._clock()
@@ -195,6 +224,22 @@ class SqliteRunStore:
 
         rows = await self._run(self._in_read, work)
         return [make_event(run_id, seq, type_, data, at) for seq, type_, data, at in rows]
+
+    async def expired_leases(self, now: float, *, limit: int = 50) -> builtins.list[RunHeader]:
+        check_limit(limit)
+        marks = ", ".join("?" for _ in ACTIVE_STATUSES)
+
+        def work(conn: sqlite3.Connection) -> builtins.list[Any]:
+            # runs_by_status narrows this to active runs, which are few next to the finished ones.
+            return conn.execute(
+                f"SELECT header, version FROM runs WHERE status IN ({marks})"
+                " AND (lease_expires_at IS NULL OR lease_expires_at < ?)"
+                " ORDER BY coalesce(lease_expires_at, 0), created_at LIMIT ?",
+                (*ACTIVE_STATUSES, now, limit),
+            ).fetchall()
+
+        rows = await self._run(self._in_read, work)
+        return [parse_header(text, version) for text, version in rows]
 
     async def check(self) -> None:
         def work(conn: sqlite3.Connection) -> None:

@@ -58,10 +58,11 @@ def test_tools_are_grouped_by_server_with_marks(core: CoreClient) -> None:
     result = run_cli("tools", url=core.url)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "lab (5 tools)"
+    assert lines[0] == "lab (6 tools)"
     marks = {line.split()[0]: line.split()[1] for line in lines[1:]}
     assert marks == {
         "always_fails": "read-only",
+        "apply": "destructive",
         "echo": "read-only",
         "flaky": "read-only",
         "scale": "destructive",

@@ -24,7 +24,7 @@ from tests.support.fake_bedrock import ConverseCall, FakeBedrock, Fault, Reply, 
 from tests.support.lab_server import LabState, run_lab_server
 
 MODEL_ID = "anthropic.claude-3-5-haiku-20241022-v1:0"
-TOOLS = ["lab__always_fails", "lab__echo", "lab__flaky", "lab__scale", "lab__slow_echo"]
+TOOLS = ["lab__always_fails", "lab__apply", "lab__echo", "lab__flaky", "lab__scale", "lab__slow_echo"]
 # Anything that could take boto3 elsewhere than the fake: other credentials, a profile, a general endpoint.
 _AWS_VARIABLES = (
     "AWS_SESSION_TOKEN",

@@ -24,7 +24,7 @@ from tests.support.fake_openai import ChatCall, FakeOpenAI, FunctionCall, Reply,
 from tests.support.lab_server import LabState, run_lab_server
 
 MODEL = "llama3.1:8b"
-TOOLS = ["lab__always_fails", "lab__echo", "lab__flaky", "lab__scale", "lab__slow_echo"]
+TOOLS = ["lab__always_fails", "lab__apply", "lab__echo", "lab__flaky", "lab__scale", "lab__slow_echo"]
 
 
 @pytest.fixture(scope="module")

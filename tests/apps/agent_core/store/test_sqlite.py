@@ -26,10 +26,10 @@ async def test_the_file_is_in_wal_mode_with_the_documented_schema(tmp_path: Path
     await store.close()
     assert inspect(path, "PRAGMA journal_mode") == [("wal",)]
     assert inspect(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
-    assert SCHEMA_VERSION == 1
+    assert SCHEMA_VERSION == 2
     columns = {table: [row[1] for row in inspect(path, f"PRAGMA table_info({table})")] for table in ("runs", "events")}
     assert columns == {
-        "runs": ["id", "status", "created_at", "header", "version"],
+        "runs": ["id", "status", "created_at", "header", "version", "lease_owner", "lease_expires_at"],
         "events": ["run_id", "seq", "type", "data", "at"],
     }
     named = inspect(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
@@ -62,7 +62,7 @@ async def test_a_file_from_a_newer_schema_is_refused(tmp_path: Path) -> None:
     store = SqliteRunStore(path)
     with sqlite3.connect(path) as conn:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    with pytest.raises(StoreError, match="schema version 2, newer than"):
+    with pytest.raises(StoreError, match=f"schema version {SCHEMA_VERSION + 1}, newer than"):
         SqliteRunStore(path)
     # A process already running notices at its next readiness check.
     with pytest.raises(StoreError, match="upgrade this process"):
