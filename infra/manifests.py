@@ -15,7 +15,6 @@ from infra.workloads import (
     API_KEYS_FILE,
     MCP_TOKEN_FILE,
     PRE_STOP_SECONDS,
-    TERMINATION_GRACE_SECONDS,
     Workload,
 )
 
@@ -182,7 +181,7 @@ def deployment(
     pod_spec: dict[str, Any] = {
         "automountServiceAccountToken": workload.needs_kubernetes_api,
         "enableServiceLinks": False,
-        "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
+        "terminationGracePeriodSeconds": workload.termination_grace_seconds,
         "securityContext": {
             "runAsNonRoot": True,
             "runAsUser": RUN_AS_USER,

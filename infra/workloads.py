@@ -23,6 +23,8 @@ __all__ = [
     "MCP_TOKEN_FILE",
     "PART_OF",
     "PRE_STOP_SECONDS",
+    "RUN_DRAIN_SECONDS",
+    "RUN_LEASE_SECONDS",
     "TERMINATION_GRACE_SECONDS",
     "Autoscaling",
     "Workload",
@@ -40,6 +42,11 @@ GRACE_SECONDS = 10
 # pod; it keeps serving during this sleep, then SIGTERM starts uvicorn's drain.
 PRE_STOP_SECONDS = 15
 TERMINATION_GRACE_SECONDS = PRE_STOP_SECONDS + GRACE_SECONDS + 5
+# After uvicorn's drain the agent core hands its runs off at their next step boundary for up to this
+# long (AGENTIC_DRAIN_SECONDS); its pods' grace covers it. A lease it could not release lapses in
+# RUN_LEASE_SECONDS, after which another replica resumes the run.
+RUN_DRAIN_SECONDS = 20
+RUN_LEASE_SECONDS = 15
 APP_PORT = 8000
 FRONTEND_PORT = 8080
 API_KEYS_FILE = "/etc/agentic/api-keys/keys.json"
@@ -77,6 +84,12 @@ class Workload:
     calls_aws: bool = False
     # Needs DNS and HTTPS to the internet (AWS APIs, the weather service).
     egress_https: bool = False
+    # Time the process needs after uvicorn's drain to finish or hand off its own work at shutdown.
+    drain_seconds: int = 0
+
+    @property
+    def termination_grace_seconds(self) -> int:
+        return TERMINATION_GRACE_SECONDS + self.drain_seconds
 
     @property
     def selector(self) -> dict[str, str]:
@@ -147,6 +160,7 @@ def workloads(apps_namespace: str) -> tuple[Workload, ...]:
             ),
             calls_aws=True,
             egress_https=True,
+            drain_seconds=RUN_DRAIN_SECONDS,
         ),
         Workload(
             name="frontend",
@@ -204,6 +218,8 @@ def workload_environment(
                 "AGENTIC_BEDROCK_MODEL_ID": env.bedrock_model_id,
                 "AGENTIC_STATE": pulumi.Output.concat("dynamodb://", env.runs_table),
                 "AGENTIC_API_KEYS_FILE": API_KEYS_FILE,
+                "AGENTIC_DRAIN_SECONDS": str(workload.drain_seconds),
+                "AGENTIC_LEASE_SECONDS": str(RUN_LEASE_SECONDS),
             }
         )
     elif workload.name == "aws-mcp":

@@ -85,6 +85,11 @@ def test_probes_and_drain_match_the_services(program: ProgramRun) -> None:
         # The pod keeps serving through the preStop sleep, then uvicorn drains for up to GRACE_SECONDS.
         assert pre_stop >= 5
         assert spec["terminationGracePeriodSeconds"] >= pre_stop + GRACE_SECONDS, name
+    # The agent core then hands its runs off for up to AGENTIC_DRAIN_SECONDS: its grace covers that too.
+    agent_core = _deployments(program)["agent-core"]["spec"]["template"]["spec"]
+    drain = int(_config(program, "agent-core")["AGENTIC_DRAIN_SECONDS"])
+    pre_stop = agent_core["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
+    assert drain >= 10 and agent_core["terminationGracePeriodSeconds"] >= pre_stop + GRACE_SECONDS + drain
 
 
 def test_multi_replica_services_spread_across_zones_and_nodes(program: ProgramRun) -> None:

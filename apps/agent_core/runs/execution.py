@@ -5,8 +5,9 @@ from the top with the journal answering everything that already happened (``repl
 that was in flight when the previous replica died is retried only if its tool is read-only or
 idempotent; otherwise the run ends ``needs_attention`` before anything else runs, with a message that
 says which call may or may not have been applied. Every way out records ``run_finished``, except a
-run let go: handed off at shutdown (another replica resumes it) or whose lease was lost (another
-replica already has).
+run let go: handed off at shutdown (another replica resumes it), whose lease was lost (another
+replica already has), or whose journal could not be written (the store failed; its lease lapses and
+it is resumed from the journal once the store is back).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from apps.agent_core.runs.journal import RunJournal
 from apps.agent_core.runs.lease import RunControl
 from apps.agent_core.runs.replay import InFlightStep, Replay
 from apps.agent_core.runs.steps import StepRunner
-from apps.agent_core.store.base import LeaseLost
+from apps.agent_core.store.base import LeaseLost, StoreError
 from apps.agent_core.workflows.document import WorkflowDocument
 from apps.agent_core.workflows.engine import run_workflow
 
@@ -66,6 +67,14 @@ class RunExecution:
                 await self._execute()
         except LeaseLost:
             log.warning("another replica took this run over; stopped here", extra={"run_id": self.header.id})
+        except StoreError as exc:
+            # The journal is the truth and cannot be written: stop here and let the lease lapse. The run is
+            # then resumed from the journal (by any replica, this one included) once the store is back.
+            log.error(
+                "the run store failed; the run will be resumed from its journal: %s",
+                exc,
+                extra={"run_id": self.header.id},
+            )
         except asyncio.CancelledError:
             # A let-go run cancelled while recording how it was let go: the next owner resumes it anyway.
             if self.control.reason is None:
@@ -97,7 +106,7 @@ class RunExecution:
             status, error = "cancelled", "cancelled on request"
         except ReasonerError as exc:
             error = f"the model failed: {exc}"
-        except LeaseLost:
+        except (LeaseLost, StoreError):
             raise
         except Exception:  # the run must end in a recorded state whatever went wrong
             log.exception("run failed unexpectedly", extra={"run_id": self.header.id})
