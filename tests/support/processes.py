@@ -27,10 +27,15 @@ class RunningService:
 
 @contextlib.contextmanager
 def run_service(
-    module: str, env: Mapping[str, str], *, timeout: float = 20.0, log_path: Path | None = None
+    module: str,
+    env: Mapping[str, str],
+    *,
+    timeout: float = 20.0,
+    log_path: Path | None = None,
+    port: int | None = None,
 ) -> Iterator[RunningService]:
-    """Start ``python -m module`` on a free loopback port and wait until ``/ready`` answers 200."""
-    port = free_port()
+    """Start ``python -m module`` on ``port`` (a free loopback port by default); wait until ``/ready`` is 200."""
+    port = port or free_port()
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed below
     started = time.monotonic()
