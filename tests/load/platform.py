@@ -15,6 +15,7 @@ import statistics
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -180,6 +181,12 @@ async def _wait_all(url: str, ids: list[str], timeout: float) -> dict[str, dict[
 def run_load(url: str, count: int, *, label: str, timeout: float = 240.0) -> LoadReport:
     """Start ``count`` runs at once, wait until every one has finished (or ``timeout``), report."""
     started = time.monotonic()
-    ids, statuses = asyncio.run(_start_all(url, count, label))
-    runs = asyncio.run(_wait_all(url, ids, timeout))
+
+    async def drive() -> tuple[list[str], list[int], dict[str, dict[str, Any]]]:
+        ids, statuses = await _start_all(url, count, label)
+        return ids, statuses, await _wait_all(url, ids, timeout)
+
+    # A loop of its own in a thread of its own: the caller's thread may already run one (an async test's).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        _, statuses, runs = pool.submit(asyncio.run, drive()).result()
     return LoadReport(runs=runs, start_statuses=statuses, seconds=time.monotonic() - started)
