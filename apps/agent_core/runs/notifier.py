@@ -18,9 +18,14 @@ class RunNotifier:
         # Wake everyone waiting on the current signal and give later waiters a fresh one.
         self._signals.pop(run_id, asyncio.Event()).set()
 
-    async def wait(self, run_id: str, timeout: float) -> bool:
-        """Wait for the next notification of ``run_id``, at most ``timeout`` seconds; True if notified."""
-        signal = self._signals[run_id]
+    def signal(self, run_id: str) -> asyncio.Event:
+        """The event the next notification of ``run_id`` sets. Take it *before* reading the store, then wait
+        on it: a change that lands between the read and the wait is then not missed."""
+        return self._signals[run_id]
+
+    async def wait(self, run_id: str, timeout: float, signal: asyncio.Event | None = None) -> bool:
+        """Wait for the next notification of ``run_id`` (or ``signal``), at most ``timeout`` seconds."""
+        signal = signal or self._signals[run_id]
         try:
             await asyncio.wait_for(signal.wait(), timeout)
         except TimeoutError:

@@ -236,13 +236,14 @@ class RunService:
         """Wait until the run has finished or waits for a person; the original ``POST /api`` contract."""
         deadline = time.monotonic() + timeout
         while True:
+            signal = self.notifier.signal(run_id)
             header = await self.store.get(run_id)
             if header is None or header.status in TERMINAL_STATUSES or header.status == "awaiting_approval":
                 break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            await self.notifier.wait(run_id, min(STORE_POLL_SECONDS, remaining))
+            await self.notifier.wait(run_id, min(STORE_POLL_SECONDS, remaining), signal)
         return await self.view(run_id)
 
     async def cancel(self, run_id: str, principal: Principal) -> RunHeader:
@@ -321,6 +322,7 @@ class RunService:
     async def follow(self, run_id: str, after: int) -> AsyncIterator[RunEvent]:
         """Events after ``after``, then new ones as they happen, until the run finishes."""
         while True:
+            signal = self.notifier.signal(run_id)
             events = await self.store.events(run_id, after=after)
             for event in events:
                 after = event.seq
@@ -332,7 +334,7 @@ class RunService:
                 # A client resuming after the last event has nothing more to wait for.
                 if header is None or (header.status in TERMINAL_STATUSES and header.finished_at is not None):
                     return
-            await self.notifier.wait(run_id, STORE_POLL_SECONDS)
+            await self.notifier.wait(run_id, STORE_POLL_SECONDS, signal)
 
     async def shutdown(self, drain_seconds: float = 20.0) -> None:
         """Take no new runs; hand every run here off at its next step boundary, within ``drain_seconds``.
