@@ -51,6 +51,6 @@ class RunJournal:
             except VersionConflict:
                 await asyncio.sleep(0.01 * (attempt + 1))
                 continue
-            self.notifier.notify(self.run_id)
+            self.notifier.notify(self.run_id, header=True)
             return stored
         raise VersionConflict(f"run {self.run_id}: header kept changing under {_CONFLICT_RETRIES} attempts")

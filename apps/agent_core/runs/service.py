@@ -236,7 +236,7 @@ class RunService:
         """Wait until the run has finished or waits for a person; the original ``POST /api`` contract."""
         deadline = time.monotonic() + timeout
         while True:
-            signal = self.notifier.signal(run_id)
+            signal = self.notifier.signal(run_id, header=True)
             header = await self.store.get(run_id)
             if header is None or header.status in TERMINAL_STATUSES or header.status == "awaiting_approval":
                 break
