@@ -144,3 +144,31 @@ def test_a_store_outage_under_load_loses_no_run(aws_env: str, tmp_path: Path) ->
         assert len({step["id"] for step in run["steps"]}) == len(run["steps"]) == 1, run["steps"]
     # The outage did reach runs in flight: they stopped and were resumed from their journals.
     assert "the run store failed; the run will be resumed" in (tmp_path / "agent-core.log").read_text()
+
+
+@pytest.mark.soak
+def test_soak_rounds_of_500_runs_with_model_faults(moto_endpoint: str, tmp_path: Path) -> None:
+    """``make soak``: five rounds of 500 concurrent runs on one platform, the model failing in two of them."""
+    reports: list[LoadReport] = []
+    with load_platform(moto_endpoint, tmp_path) as platform:
+        for round_ in range(5):
+            platform.model.keep_answering(4 * 500 + 200)
+            if round_ in (1, 3):
+                platform.model.faults_for(1.0)
+            reports.append(run_load(platform.core.url, 500, label=f"soak{round_}", timeout=300))
+            print(f"round {round_}: {reports[-1].summary()}")
+    for report in reports:
+        assert report.start_statuses == [202] * 500 and len(report.runs) == 500, report.summary()
+        assert set(report.statuses) <= {"succeeded", "failed"}, report.summary()
+    check_nothing_lost_across(reports, tmp_path / "runs.db")
+
+
+def check_nothing_lost_across(reports: list[LoadReport], database: Path) -> None:
+    with sqlite3.connect(database) as conn:
+        (runs,) = conn.execute("SELECT count(*) FROM runs").fetchone()
+        duplicated = conn.execute(
+            "SELECT count(*) FROM (SELECT run_id, json_extract(data, '$.step_id') FROM events"
+            " WHERE type = 'step_finished' GROUP BY 1, 2 HAVING count(*) > 1)"
+        ).fetchone()
+    conn.close()
+    assert runs == sum(len(report.runs) for report in reports) and duplicated == (0,)
