@@ -7,7 +7,6 @@ import os
 import socket
 from collections.abc import AsyncIterator
 
-from mcp.server.transport_security import RequestBodyLimitMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
@@ -18,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apps.agent_core.api import routes
-from apps.agent_core.api.http import ApiError
+from apps.agent_core.api.http import ApiError, JsonBodyLimit
 from apps.agent_core.api.openapi import Operation, openapi_document
 from apps.agent_core.api.schemas import (
     ApprovalDecision,
@@ -318,7 +317,7 @@ def create_app(settings: AgentCoreSettings) -> Starlette:
         allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
         max_age=600,
     )
-    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_body_bytes)
+    app.add_middleware(JsonBodyLimit, max_body_size=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(ObserveRequests, observe=metrics.observe_request)
     app.state.runs = service

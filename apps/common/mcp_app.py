@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
+from apps.common.jsonrpc_errors import InvalidRequestErrors
 from apps.common.metrics import McpMetrics, ObserveRequests, metrics_endpoint
 from apps.common.security import BearerTokenGuard, transport_security
 from apps.common.settings import McpServerSettings
@@ -152,7 +153,7 @@ def create_mcp_app(spec: McpServerSpec, settings: McpServerSettings) -> Starlett
             Route("/ready", ready, methods=["GET"]),
             Route("/metrics", metrics_endpoint(metrics.registry), methods=["GET"]),
             # Mounted at / with the SDK's own /mcp route: mounting at /mcp would cost a 307 per call.
-            Mount("/", app=mcp_asgi),
+            Mount("/", app=InvalidRequestErrors(mcp_asgi)),
         ],
         lifespan=lifespan,
     )

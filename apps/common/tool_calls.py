@@ -7,18 +7,22 @@ result conversion.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-from jsonschema import Draft202012Validator
+import pydantic_core
+from jsonschema import Draft202012Validator, ValidationError, validators
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel
 
+from apps.common.argument_sizes import oversized, size_limits
+from apps.common.fast_schema import Check, compile_check
 from apps.common.metrics import McpMetrics
 from apps.common.result_cap import cap_result
 
@@ -26,6 +30,60 @@ log = logging.getLogger("apps.tool_calls")
 
 _MAX_PROBLEMS = 10
 _MAX_PROBLEM_CHARS = 200
+
+
+@functools.lru_cache(maxsize=512)
+def _pattern_check(pattern: str) -> pydantic_core.SchemaValidator:
+    return pydantic_core.SchemaValidator(pydantic_core.core_schema.str_schema(pattern=pattern))
+
+
+def _pydantic_pattern(
+    validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    """``pattern`` as the tools' own pydantic models read it.
+
+    jsonschema matches with Python's ``re.search``, where ``$`` also matches before a final newline, so
+    ``"agentic\n"`` passed ``^[a-z0-9-]+$`` here and then failed inside the SDK with a raw pydantic
+    report. Checking with pydantic's engine makes the guard refuse exactly what the tool would.
+    """
+    if not validator.is_type(instance, "string"):
+        return
+    try:
+        _pattern_check(pattern).validate_python(instance)
+    except pydantic_core.ValidationError:
+        yield ValidationError(f"{instance[:80]!r} does not match {pattern!r}")
+
+
+def _matches(pattern: str, text: str) -> bool:
+    try:
+        _pattern_check(pattern).validate_python(text)
+    except pydantic_core.ValidationError:
+        return False
+    return True
+
+
+def _closed_pattern_properties(
+    validator: Any, patterns: Mapping[str, Any], instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    """``patternProperties`` as pydantic means it for ``dict[Annotated[str, pattern], ...]``: keys must match.
+
+    JSON Schema lets other keys through unless ``additionalProperties`` says otherwise, and pydantic writes
+    no ``additionalProperties`` for such a dict, so ``{"nope": 1}`` passed here and then failed inside the
+    SDK with a raw pydantic report.
+    """
+    yield from _DEFAULT_PATTERN_PROPERTIES(validator, patterns, instance, schema)
+    if not validator.is_type(instance, "object") or "additionalProperties" in schema or "properties" in schema:
+        return
+    for key in instance:
+        if not any(_matches(pattern, key) for pattern in patterns):
+            yield ValidationError(f"the key {key[:80]!r} does not match {' or '.join(map(repr, patterns))}")
+
+
+_DEFAULT_PATTERN_PROPERTIES = Draft202012Validator.VALIDATORS["patternProperties"]
+# jsonschema ships no types for extend(); the class it makes is a Draft202012Validator with two keywords swapped.
+ArgumentValidator: type[Draft202012Validator] = validators.extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator, {"pattern": _pydantic_pattern, "patternProperties": _closed_pattern_properties}
+)
 
 
 def error_result(text: str) -> CallToolResult:
@@ -41,10 +99,23 @@ class ToolPolicy:
     input_schema: Mapping[str, Any]
     timeout_seconds: float
     validator: Draft202012Validator
+    """An ``ArgumentValidator``: Draft 2020-12 with pydantic's reading of ``pattern``."""
+    quick_check: Check | None = None
+    """Says quickly that arguments are valid (see fast_schema.py); ``jsonschema`` lists what is wrong."""
+    size_limits: Mapping[str, Mapping[type, int]] = field(default_factory=dict)
+    """Checked before ``jsonschema``, whose cost grows with every element (see argument_sizes.py)."""
 
     @classmethod
     def for_tool(cls, name: str, input_schema: Mapping[str, Any], timeout_seconds: float) -> ToolPolicy:
-        return cls(name, input_schema, timeout_seconds, Draft202012Validator(dict(input_schema)))
+        schema = dict(input_schema)
+        return cls(
+            name,
+            input_schema,
+            timeout_seconds,
+            ArgumentValidator(schema),
+            compile_check(schema),
+            size_limits(schema),
+        )
 
     def argument_problems(self, arguments: Mapping[str, Any]) -> list[str]:
         """Every way ``arguments`` break the input schema, phrased for a model to fix."""
@@ -54,11 +125,22 @@ class ToolPolicy:
             for name in arguments
             if name not in known
         ]
+        if self.quick_check is not None and self.quick_check(arguments):
+            return problems[:_MAX_PROBLEMS]
+        too_big = oversized(arguments, self.size_limits)
+        if too_big:
+            return (problems + too_big)[:_MAX_PROBLEMS]
         for error in self.validator.iter_errors(dict(arguments)):
             where = ".".join(str(part) for part in error.absolute_path) or "arguments"
             message = error.message
             if len(message) > _MAX_PROBLEM_CHARS:
-                message = message[:_MAX_PROBLEM_CHARS] + "…"
+                # jsonschema starts with the offending value ("[0, 0, …] is too long"): shorten the value,
+                # not the end of the message, which says what is wrong.
+                value = repr(error.instance)
+                if value in message:
+                    message = message.replace(value, value[:60] + "…", 1)
+                if len(message) > _MAX_PROBLEM_CHARS:
+                    message = message[:_MAX_PROBLEM_CHARS] + "…"
             problems.append(f"{where}: {message}")
         return problems[:_MAX_PROBLEMS]
 
@@ -101,6 +183,9 @@ class ToolCallGuard:
         outcome = "error"
         truncated = False
         try:
+            if not isinstance(name, str):
+                outcome = "invalid_arguments"
+                return await call_next(ctx)  # no name, or not a string: the SDK answers -32602 Invalid params
             if policy is None:
                 outcome = "unknown_tool"
                 return error_result(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apps.agent_core.auth import LOCAL_PRINCIPAL, ApiKeys, Principal, Role
 
@@ -50,14 +53,99 @@ async def parse_body(request: Request, model: type[ModelT]) -> ModelT:
         raise ApiError(422, "invalid_request", f"{len(problems)} problem(s) in the request", problems) from None
 
 
+LOOPBACK_NAMES = frozenset({"localhost", "[::1]"})
+
+
+def _host_name(authority: str) -> str:
+    """``[::1]:8080`` → ``[::1]``, ``Localhost:8080`` → ``localhost``."""
+    authority = authority.strip().lower()
+    if authority.startswith("["):
+        return authority.split("]", 1)[0] + "]"
+    return authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
+
+
+def _is_loopback(name: str) -> bool:
+    """``localhost`` or a loopback address (all of 127.0.0.0/8, ``::1``), as names, never resolved."""
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _addressed_to_this_machine(request: Request) -> None:
+    """Without API keys: 421 unless the Host is a loopback name, 403 for a browser Origin from elsewhere."""
+    if not _is_loopback(_host_name(request.headers.get("host", ""))):
+        raise ApiError(
+            421, "misdirected_request", "without API keys this API answers only requests addressed to 127.0.0.1"
+        )
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    allowed: tuple[str, ...] = getattr(request.app.state.settings, "cors_origins", ())
+    parts = urlsplit(origin)
+    if origin in allowed or (parts.scheme in ("http", "https") and _is_loopback(parts.hostname or "")):
+        return
+    raise ApiError(403, "forbidden_origin", f"requests from the origin {origin[:100]!r} are not accepted")
+
+
 def principal(request: Request, role: Role) -> Principal:
     """Who is calling, if they may act as ``role``; 401 without a valid key, 403 without the role."""
     keys: ApiKeys = request.app.state.api_keys
     if not keys.enabled:
-        return LOCAL_PRINCIPAL  # only reachable on a loopback bind: __main__ refuses anything else
+        # Only reachable on a loopback bind (__main__ refuses anything else), but a browser can still be made
+        # to call it: a page elsewhere posting to 127.0.0.1, or a rebound DNS name. Neither gets in.
+        _addressed_to_this_machine(request)
+        return LOCAL_PRINCIPAL
     found = keys.authenticate(request.headers.get("authorization"))
     if found is None:
         raise ApiError(401, "unauthorized", "send a valid API key as 'Authorization: Bearer <key>'")
     if not found.can(role):
         raise ApiError(403, "forbidden", f"the key '{found.name}' does not have the {role} role")
     return found
+
+
+class JsonBodyLimit:
+    """Pure ASGI middleware: a body past ``max_body_size`` gets 413 with the API's JSON error body.
+
+    The SDK's ``RequestBodyLimitMiddleware`` answers 413 as bare text with no Content-Type, which the
+    OpenAPI document (413: ``ErrorBody``) does not describe. This one works the same way (Content-Length
+    checked up front, the body read in full, never past the limit, before the app runs) but answers
+    like every other API error.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_size: int) -> None:
+        self.app = app
+        self.max_body_size = max_body_size
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = ApiError(413, "too_large", f"the body is larger than {self.max_body_size} bytes").response()
+        await response(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_body_size:
+            await self._too_large(scope, receive, send)
+            return
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.max_body_size:
+                await self._too_large(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replayed() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replayed, send)

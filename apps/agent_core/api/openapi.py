@@ -30,7 +30,13 @@ class Operation:
     """(name, JSON type, description) of query parameters."""
 
 
-_ERRORS = {400: "Malformed request", 401: "No valid API key", 403: "The key lacks the role", 413: "Body too large"}
+_ERRORS = {
+    400: "Malformed request",
+    401: "No valid API key",
+    403: "The key lacks the role (or, without keys, a browser origin not allowed)",
+    413: "Body too large",
+    421: "Without API keys, a Host other than 127.0.0.1 or localhost",
+}
 
 
 def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
