@@ -8,7 +8,7 @@ UV_VERSION := 0.13.8
 CONFORMANCE := tools/mcp-conformance
 CHECKOV_VENV := .venv-checkov
 
-.PHONY: dev test lint typecheck unit system-deps bench plan render lock clean
+.PHONY: dev test lint typecheck unit soak system-deps bench bench-quick plan render lock clean
 
 # The stock pip (23.2) spends minutes resolving this set and then fails; uv installs it in seconds.
 # Bytecode is compiled at install: without it every start recompiles the kubernetes client (~1 s).
@@ -53,9 +53,18 @@ system-deps:
 unit: $(VENV)/.installed $(CONFORMANCE)/node_modules/.installed $(CHECKOV_VENV)/.installed system-deps
 	$(PY) -m pytest
 
-# Measurements, not tests: figures are printed for the reader to compare with their budgets.
+# The long part of the reliability suite: many more fuzzed examples, and the load repeated (bounded: ~15 min).
+soak: $(VENV)/.installed
+	$(PY) -m pytest -m soak -p no:cacheprovider
+
+# Measurements, not tests: every comparison against its baseline in one run (about 5 minutes), written to
+# benchmarks/results/ (report.md, latest.json, plots). Goals are reported there, not asserted.
 bench: $(VENV)/.installed
-	$(PY) -m benchmarks.services
+	$(PY) -m benchmarks
+
+# The same harness with a few requests per scenario (under a minute): proves it runs; its figures mean nothing.
+bench-quick: $(VENV)/.installed
+	$(PY) -m benchmarks --quick --out var/bench-quick
 
 # The resource tree `pulumi up` would create, from the real program under mocks: no credentials needed.
 plan: $(VENV)/.installed

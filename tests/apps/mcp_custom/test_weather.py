@@ -10,6 +10,7 @@ import pytest
 from apps.common.tools import ToolError
 from apps.mcp_custom.weather import WeatherClient, validate_location
 from tests.support.fake_wttr import FakeWttr, load_fixture
+from tests.support.hostile_inputs import SSRF_CORPUS
 from tests.support.net import free_port
 
 pytestmark = pytest.mark.anyio
@@ -246,35 +247,6 @@ async def test_redirect_is_not_followed(wttr: FakeWttr, make_client: Callable[..
     with pytest.raises(ToolError, match="redirect"):
         await make_client().summary("London")
     assert wttr.request_count == 1
-
-
-SSRF_CORPUS = [
-    "http://169.254.169.254/latest/meta-data/",
-    "169.254.169.254",
-    "169.254.169.254/latest",
-    "::ffff:169.254.169.254",
-    "https://evil.example",
-    "//evil.example",
-    "@evil.example",
-    "London@evil.example",
-    "user:pass@evil.example",
-    "evil.example:80",
-    "localhost:8080",
-    "%2F%2Fevil.example",
-    "%40evil.example",
-    "London/../../admin",
-    "..",
-    ".",
-    "~Eiffel Tower",
-    "London?format=3",
-    "London#frag",
-    "a\\b",
-    "London\r\nHost: evil.example",
-    "Lon\x00don",
-    "",
-    "   ",
-    "x" * 101,
-]
 
 
 @pytest.mark.parametrize("place", SSRF_CORPUS)
