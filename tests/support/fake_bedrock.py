@@ -145,6 +145,23 @@ class Reply:
         return cls(content=tuple(blocks), stop_reason="tool_use", **extra)
 
 
+STRAY_AWS_VARIABLES = (
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ENDPOINT_URL",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+)
+"""Variables that could take boto3 elsewhere than the fake (other credentials, a profile, a general
+endpoint): tests that point boto3 at the fake remove them first."""
+
+
 @dataclass(frozen=True)
 class Fault:
     """An error answer, as Bedrock sends it; status codes are the service model's."""

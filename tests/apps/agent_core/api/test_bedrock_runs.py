@@ -20,25 +20,19 @@ from tests.apps.agent_core.api.model_conversation import (
     assert_scripted_conversation,
 )
 from tests.support.agent_core import TERMINAL, CoreClient, run_agent_core
-from tests.support.fake_bedrock import ConverseCall, FakeBedrock, Fault, Reply, ToolCall, run_fake_bedrock
+from tests.support.fake_bedrock import (
+    STRAY_AWS_VARIABLES,
+    ConverseCall,
+    FakeBedrock,
+    Fault,
+    Reply,
+    ToolCall,
+    run_fake_bedrock,
+)
 from tests.support.lab_server import LabState, run_lab_server
 
 MODEL_ID = "anthropic.claude-3-5-haiku-20241022-v1:0"
 TOOLS = ["lab__always_fails", "lab__apply", "lab__echo", "lab__flaky", "lab__scale", "lab__slow_echo"]
-# Anything that could take boto3 elsewhere than the fake: other credentials, a profile, a general endpoint.
-_AWS_VARIABLES = (
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_ROLE_ARN",
-    "AWS_ENDPOINT_URL",
-    "AWS_CONFIG_FILE",
-    "AWS_SHARED_CREDENTIALS_FILE",
-)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +54,7 @@ def core(
 ) -> Iterator[CoreClient]:
     """One agent core for the module; boto3 finds the fake only through the standard variables."""
     with pytest.MonkeyPatch.context() as env:
-        for name in _AWS_VARIABLES:
+        for name in STRAY_AWS_VARIABLES:
             env.delenv(name, raising=False)
         env.setenv("AWS_ACCESS_KEY_ID", "testing")
         env.setenv("AWS_SECRET_ACCESS_KEY", "testing")

@@ -65,6 +65,19 @@ def replicas(env: dict[str, str], names: list[str], logs: Path) -> Iterator[dict
         yield {name: future.result() for name, future in futures.items()}
 
 
+@contextlib.contextmanager
+def two_replicas(
+    env: dict[str, str], logs: Path
+) -> Iterator[tuple[dict[str, RunningService], httpx.Client, httpx.Client]]:
+    """Replicas ``a`` and ``b`` on one store, with a client for each."""
+    with (
+        replicas(env, ["a", "b"], logs) as running,
+        httpx.Client(base_url=running["a"].url, timeout=30) as on_a,
+        httpx.Client(base_url=running["b"].url, timeout=30) as on_b,
+    ):
+        yield running, on_a, on_b
+
+
 def chain(tag: str, steps: int, seconds: float, *, apply_at: int | None = None) -> dict[str, Any]:
     """A workflow of ``steps`` sequential slow echoes of ``<tag>-<n>``; step ``apply_at`` applies a change."""
     body: list[dict[str, Any]] = []

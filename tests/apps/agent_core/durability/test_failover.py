@@ -27,6 +27,7 @@ from tests.apps.agent_core.durability.support import (
     replicas,
     start,
     step_started,
+    two_replicas,
     wait_until,
 )
 from tests.support.fake_openai import FunctionCall, Reply, run_fake_openai
@@ -53,11 +54,7 @@ def test_a_run_resumes_on_another_replica_after_sigkill_and_no_completed_step_ru
 ) -> None:
     url, env = store_env
     tag = uuid.uuid4().hex[:8]
-    with (
-        replicas({**replica_env(url, lab[0]), **env}, ["a", "b"], tmp_path) as running,
-        httpx.Client(base_url=running["a"].url, timeout=30) as on_a,
-        httpx.Client(base_url=running["b"].url, timeout=30) as on_b,
-    ):
+    with two_replicas({**replica_env(url, lab[0]), **env}, tmp_path) as (running, on_a, on_b):
         run_id = start(on_a, chain(tag, steps=4, seconds=0.6))
         wait_until(lambda: step_started(on_b, run_id, "s3"), 20, "step s3 to start on A")
         # A browser following the run on A has seen the start of it when A dies.
@@ -96,11 +93,7 @@ def test_a_destructive_step_in_flight_stops_the_resumed_run_in_needs_attention(
 ) -> None:
     url, env = store_env
     tag = uuid.uuid4().hex[:8]
-    with (
-        replicas({**replica_env(url, lab[0]), **env}, ["a", "b"], tmp_path) as running,
-        httpx.Client(base_url=running["a"].url, timeout=30) as on_a,
-        httpx.Client(base_url=running["b"].url, timeout=30) as on_b,
-    ):
+    with two_replicas({**replica_env(url, lab[0]), **env}, tmp_path) as (running, on_a, on_b):
         run_id = start(on_a, chain(tag, steps=3, seconds=4, apply_at=2))
         wait_until(lambda: lab[1].runs[("apply", f"{tag}-2")] == 1, 30, "the change to reach the lab server")
         running["a"].process.send_signal(signal.SIGKILL)
@@ -118,11 +111,7 @@ def test_sigterm_hands_runs_off_at_a_step_boundary_none_lost_none_repeated(
     lab: tuple[str, LabState], tmp_path: Path
 ) -> None:
     tag = uuid.uuid4().hex[:8]
-    with (
-        replicas(replica_env(f"sqlite:///{tmp_path}/runs.db", lab[0]), ["a", "b"], tmp_path) as running,
-        httpx.Client(base_url=running["a"].url, timeout=30) as on_a,
-        httpx.Client(base_url=running["b"].url, timeout=30) as on_b,
-    ):
+    with two_replicas(replica_env(f"sqlite:///{tmp_path}/runs.db", lab[0]), tmp_path) as (running, on_a, on_b):
         run_ids = [start(on_a, chain(f"{tag}{n}", steps=4, seconds=0.5)) for n in range(5)]
         wait_until(lambda: all(step_started(on_b, run_id, "s2") for run_id in run_ids), 20, "every run at s2")
         stopping = time.monotonic()
@@ -151,11 +140,7 @@ def test_a_cancel_or_an_approval_on_one_replica_reaches_the_run_on_another(
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     env = {**replica_env(f"sqlite:///{tmp_path}/runs.db", lab[0]), "AGENTIC_AUTO_APPROVE": ""}
-    with (
-        replicas(env, ["a", "b"], tmp_path) as running,
-        httpx.Client(base_url=running["a"].url, timeout=30) as on_a,
-        httpx.Client(base_url=running["b"].url, timeout=30) as on_b,
-    ):
+    with two_replicas(env, tmp_path) as (_, on_a, on_b):
         # Cancelled on B while A runs it: A stops it mid-call, within its heartbeat.
         slow = start(on_a, chain(f"{tag}c", steps=3, seconds=5))
         wait_until(lambda: step_started(on_b, slow, "s1"), 20, "the slow step to start")
@@ -198,11 +183,7 @@ def test_a_reasoning_run_continues_its_conversation_instead_of_starting_over(
             "AGENTIC_OPENAI_BASE_URL": model.base_url,
             "AGENTIC_OPENAI_MODEL": "scripted",
         }
-        with (
-            replicas(env, ["a", "b"], tmp_path) as running,
-            httpx.Client(base_url=running["a"].url, timeout=30) as on_a,
-            httpx.Client(base_url=running["b"].url, timeout=30) as on_b,
-        ):
+        with two_replicas(env, tmp_path) as (running, on_a, on_b):
             response = on_a.post("/api/runs", json={"task": "echo twice"})
             assert response.status_code == 202, response.text
             run_id = response.json()["id"]

@@ -19,20 +19,8 @@ from apps.mcp_aws.tools import build_tools as aws_tools
 from apps.mcp_custom.tools import build_tools as custom_tools
 from apps.mcp_database.tools import build_tools as database_tools
 from apps.mcp_kubernetes.tools import build_tools as kubernetes_tools
-from tests.support.fake_bedrock import FakeBedrock, run_fake_bedrock
+from tests.support.fake_bedrock import STRAY_AWS_VARIABLES, FakeBedrock, run_fake_bedrock
 from tests.support.fake_openai import FakeOpenAI, run_fake_openai
-
-_CREDENTIAL_VARIABLES = (
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_ROLE_ARN",
-    "AWS_ENDPOINT_URL",
-)
 
 
 @pytest.fixture
@@ -100,7 +88,7 @@ def fake_bedrock_server() -> Iterator[FakeBedrock]:
 def fake_bedrock(fake_bedrock_server: FakeBedrock, monkeypatch: pytest.MonkeyPatch) -> FakeBedrock:
     """The fake, emptied, with boto3 pointed at it through the standard variables only."""
     fake_bedrock_server.clear()
-    for name in _CREDENTIAL_VARIABLES:
+    for name in STRAY_AWS_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
