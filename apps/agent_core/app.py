@@ -48,7 +48,7 @@ from apps.agent_core.runs.service import (
 )
 from apps.agent_core.settings import AgentCoreSettings
 from apps.agent_core.store import open_store
-from apps.agent_core.store.base import InvalidCursor, StoreError
+from apps.agent_core.store.base import InvalidCursor, RunNotFound, StoreError
 from apps.common.metrics import ObserveRequests
 from apps.common.settings import ConfigurationError
 
@@ -142,7 +142,9 @@ OPERATIONS = [
         {200: ValidationReport},
     ),
 ]
+# First match wins (dict order): the specific store errors before StoreError itself.
 _KNOWN_ERRORS: dict[type[Exception], tuple[int, str]] = {
+    RunNotFound: (404, "not_found"),
     ConflictError: (409, "conflict"),
     GoneError: (410, "gone"),
     DrainingError: (503, "shutting_down"),
@@ -276,10 +278,8 @@ def create_app(settings: AgentCoreSettings) -> Starlette:
 
     async def known_error(_: Request, exc: Exception) -> Response:
         status, error = next(value for kind, value in _KNOWN_ERRORS.items() if isinstance(exc, kind))
-        return ApiError(status, error, str(exc)).response()
-
-    async def not_found(_: Request, exc: Exception) -> Response:
-        return ApiError(404, "not_found", "no run with this id").response()
+        message = "no run with this id" if isinstance(exc, RunNotFound) else str(exc)
+        return ApiError(status, error, message).response()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -305,7 +305,6 @@ def create_app(settings: AgentCoreSettings) -> Starlette:
         exception_handlers={
             ApiError: api_error,
             RunRequestError: request_error,
-            KeyError: not_found,
             **dict.fromkeys(_KNOWN_ERRORS, known_error),
         },
         lifespan=lifespan,

@@ -17,6 +17,7 @@ error; saying no when in doubt only costs time.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -116,28 +117,30 @@ def _keyword(keyword: str, value: Any) -> Check:
     raise _Unsupported(keyword)
 
 
-def _pattern(pattern: str) -> Check:
-    # Both engines must agree: jsonschema matches with Python's re.search, the tools' own pydantic
-    # models with pydantic's engine (where "$" does not match before a final newline). A yes from
-    # both is a yes from whichever of the two checks the arguments afterwards.
-    compiled = re.compile(pattern)
+@functools.lru_cache(maxsize=512)
+def pattern_engine(pattern: str) -> pydantic_core.SchemaValidator:
+    """``pattern`` compiled by pydantic's engine, which the tools' own models use (``$`` does not match
+    before a final newline there, unlike Python's ``re``); ``pydantic_core.SchemaError`` if it cannot."""
+    return pydantic_core.SchemaValidator(pydantic_core.core_schema.str_schema(pattern=pattern))
+
+
+def matches_pattern(pattern: str, text: str) -> bool:
+    """Whether ``text`` matches ``pattern`` as the tools' pydantic models read it."""
     try:
-        engine = pydantic_core.SchemaValidator(pydantic_core.core_schema.str_schema(pattern=pattern))
+        pattern_engine(pattern).validate_python(text)
+    except pydantic_core.ValidationError:
+        return False
+    return True
+
+
+def _pattern(pattern: str) -> Check:
+    # The argument guard checks patterns with the same engine (tool_calls.ArgumentValidator), so a yes
+    # here is a yes there.
+    try:
+        pattern_engine(pattern)
     except pydantic_core.SchemaError as exc:
         raise _Unsupported("a pattern pydantic cannot compile") from exc
-
-    def check(v: Any) -> bool:
-        if not isinstance(v, str):
-            return True
-        if compiled.search(v) is None:
-            return False
-        try:
-            engine.validate_python(v)
-        except pydantic_core.ValidationError:
-            return False
-        return True
-
-    return check
+    return lambda v: not isinstance(v, str) or matches_pattern(pattern, v)
 
 
 def _object_check(properties: Mapping[str, Any], required: list[str], additional: Any) -> Check:

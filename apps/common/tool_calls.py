@@ -7,7 +7,6 @@ result conversion.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Iterator, Mapping
@@ -15,14 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-import pydantic_core
 from jsonschema import Draft202012Validator, ValidationError, validators
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel
 
 from apps.common.argument_sizes import oversized, size_limits
-from apps.common.fast_schema import Check, compile_check
+from apps.common.fast_schema import Check, compile_check, matches_pattern
 from apps.common.metrics import McpMetrics
 from apps.common.result_cap import cap_result
 
@@ -30,11 +28,6 @@ log = logging.getLogger("apps.tool_calls")
 
 _MAX_PROBLEMS = 10
 _MAX_PROBLEM_CHARS = 200
-
-
-@functools.lru_cache(maxsize=512)
-def _pattern_check(pattern: str) -> pydantic_core.SchemaValidator:
-    return pydantic_core.SchemaValidator(pydantic_core.core_schema.str_schema(pattern=pattern))
 
 
 def _pydantic_pattern(
@@ -46,20 +39,8 @@ def _pydantic_pattern(
     ``"agentic\n"`` passed ``^[a-z0-9-]+$`` here and then failed inside the SDK with a raw pydantic
     report. Checking with pydantic's engine makes the guard refuse exactly what the tool would.
     """
-    if not validator.is_type(instance, "string"):
-        return
-    try:
-        _pattern_check(pattern).validate_python(instance)
-    except pydantic_core.ValidationError:
+    if validator.is_type(instance, "string") and not matches_pattern(pattern, instance):
         yield ValidationError(f"{instance[:80]!r} does not match {pattern!r}")
-
-
-def _matches(pattern: str, text: str) -> bool:
-    try:
-        _pattern_check(pattern).validate_python(text)
-    except pydantic_core.ValidationError:
-        return False
-    return True
 
 
 def _closed_pattern_properties(
@@ -75,7 +56,7 @@ def _closed_pattern_properties(
     if not validator.is_type(instance, "object") or "additionalProperties" in schema or "properties" in schema:
         return
     for key in instance:
-        if not any(_matches(pattern, key) for pattern in patterns):
+        if not any(matches_pattern(pattern, key) for pattern in patterns):
             yield ValidationError(f"the key {key[:80]!r} does not match {' or '.join(map(repr, patterns))}")
 
 
@@ -125,11 +106,12 @@ class ToolPolicy:
             for name in arguments
             if name not in known
         ]
-        if self.quick_check is not None and self.quick_check(arguments):
-            return problems[:_MAX_PROBLEMS]
+        # Sizes first: a top-level length check, where both checks below would walk a huge array whole.
         too_big = oversized(arguments, self.size_limits)
         if too_big:
             return (problems + too_big)[:_MAX_PROBLEMS]
+        if self.quick_check is not None and self.quick_check(arguments):
+            return problems[:_MAX_PROBLEMS]
         for error in self.validator.iter_errors(dict(arguments)):
             where = ".".join(str(part) for part in error.absolute_path) or "arguments"
             message = error.message

@@ -28,7 +28,7 @@ from apps.agent_core.api.schemas import (
     ValidateWorkflowRequest,
     ValidationReport,
 )
-from apps.agent_core.model import RunStatus
+from apps.agent_core.model import RunHeader, RunStatus
 from apps.agent_core.runs.service import RunRequestError, RunService
 from apps.agent_core.workflows.templates import list_templates
 
@@ -51,27 +51,25 @@ def _links(run_id: str) -> dict[str, str]:
     return {"self": base, "events": f"{base}/events", "cancel": f"{base}/cancel", "approvals": f"{base}/approvals"}
 
 
-async def _start(request: Request) -> tuple[RunService, str]:
+async def _start(request: Request) -> tuple[RunService, RunHeader]:
     who = principal(request, "operator")
     body = await parse_body(request, StartRunRequest)
     service = _service(request)
     header = await service.start(principal=who, task=body.task, workflow=body.workflow, inputs=body.inputs)
-    return service, header.id
+    return service, header
 
 
 async def run_and_wait(request: Request) -> Response:
     """``POST /api``: the original contract — run, wait until finished (or waiting for approval), return it."""
-    service, run_id = await _start(request)
-    view = await service.wait_until_settled(run_id, SETTLE_TIMEOUT_SECONDS)
+    service, header = await _start(request)
+    view = await service.wait_until_settled(header.id, SETTLE_TIMEOUT_SECONDS)
     assert view is not None
     return _json(view)
 
 
 async def create_run(request: Request) -> Response:
-    service, run_id = await _start(request)
-    header = await service.store.get(run_id)
-    assert header is not None
-    return _json(RunAccepted(id=run_id, status=header.status, links=_links(run_id)), status=202)
+    _, header = await _start(request)
+    return _json(RunAccepted(id=header.id, status=header.status, links=_links(header.id)), status=202)
 
 
 async def list_runs(request: Request) -> Response:

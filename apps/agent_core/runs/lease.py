@@ -68,14 +68,15 @@ class RunControl:
         self.journal = journal
         self.terms = terms
         self.reason: Interruption | None = None
-        self._task: asyncio.Task[Any] | None = None
+        self.task: asyncio.Task[None] | None = None
+        """The task executing the run; set by whoever starts it."""
 
     def interrupt(self, reason: Interruption, *, now: bool = False) -> None:
         """Stop the run for ``reason``: at its next step boundary, or at once (``now``)."""
         if self.reason is None or _STRENGTH[reason] > _STRENGTH[self.reason]:
             self.reason = reason
-        if now and self._task is not None and not self._task.done():
-            self._task.cancel()
+        if now and self.task is not None and not self.task.done():
+            self.task.cancel()
 
     async def checkpoint(self) -> None:
         """At a step boundary: raise ``RunCancelled`` if the run must stop here.
@@ -89,8 +90,7 @@ class RunControl:
 
     @contextlib.asynccontextmanager
     async def heartbeat(self) -> AsyncIterator[None]:
-        """Keep the lease (and watch for stops) while the body runs in the current task."""
-        self._task = asyncio.current_task()
+        """Keep the lease (and watch for stops) while the body runs."""
         beat = asyncio.create_task(self._beat(), name=f"lease-{self.journal.run_id}")
         try:
             yield

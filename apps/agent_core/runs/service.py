@@ -29,9 +29,9 @@ from apps.agent_core.runs.lease import LeaseTerms, RunControl
 from apps.agent_core.runs.notifier import RunNotifier
 from apps.agent_core.runs.replay import Replay
 from apps.agent_core.runs.steps import StepRunner
-from apps.agent_core.store.base import RunPage, RunStore, StoreError, VersionConflict
+from apps.agent_core.store.base import RunNotFound, RunPage, RunStore, StoreError, VersionConflict
 from apps.agent_core.workflows.document import WorkflowDocument, WorkflowParseError, parse_workflow
-from apps.agent_core.workflows.validation import validate_workflow
+from apps.agent_core.workflows.validation import input_problems, validate_workflow
 
 STORE_POLL_SECONDS = 1.0
 """How often a watcher re-reads the store for changes made by other replicas."""
@@ -91,8 +91,8 @@ class RunService:
         self.recovery_interval_seconds = recovery_interval_seconds
         self.notifier = RunNotifier()
         self.draining = False
-        self._tasks: dict[str, asyncio.Task[None]] = {}
         self._controls: dict[str, RunControl] = {}
+        """The runs executing here, by id."""
         self._recovery: asyncio.Task[None] | None = None
 
     async def validate_workflow(self, workflow: Any, tools: list[ToolSpec] | None = None) -> WorkflowDocument:
@@ -121,6 +121,8 @@ class RunService:
             raise DrainingError("this replica is shutting down; start the run again (another replica will take it)")
         tools = await self.gateway.tools()
         document = await self.validate_workflow(workflow, tools) if workflow is not None else None
+        if document is not None and (unknown := input_problems(document, inputs or {})):
+            raise RunRequestError(unknown)
         now = time.time()
         request: dict[str, Any] = {"task": task} if document is None else {"workflow": workflow, "inputs": inputs or {}}
         title = (task or (document.name if document else "") or "workflow").strip()
@@ -165,15 +167,9 @@ class RunService:
             metrics=self.metrics,
             workflow=document,
         )
-        task_handle = asyncio.create_task(execution.execute(), name=f"run-{header.id}")
-        self._tasks[header.id] = task_handle
+        control.task = asyncio.create_task(execution.execute(), name=f"run-{header.id}")
         self._controls[header.id] = control
-
-        def forget(_: asyncio.Task[None]) -> None:
-            self._tasks.pop(header.id, None)
-            self._controls.pop(header.id, None)
-
-        task_handle.add_done_callback(forget)
+        control.task.add_done_callback(lambda _: self._controls.pop(header.id, None))
 
     # -- runs whose replica died -----------------------------------------------------------------
 
@@ -195,7 +191,7 @@ class RunService:
         taken: list[str] = []
         now = time.time()
         for header in await self.store.expired_leases(now, limit=RECOVERY_BATCH):
-            if self.draining or header.id in self._tasks:
+            if self.draining or header.id in self._controls:
                 continue
             try:
                 # Conditional on the version read: of several replicas trying at once, exactly one wins.
@@ -250,7 +246,7 @@ class RunService:
         journal = RunJournal(self.store, self.notifier, run_id)
         header = await self.store.get(run_id)
         if header is None:
-            raise KeyError(run_id)
+            raise RunNotFound(run_id)
         if header.status in TERMINAL_STATUSES:
             raise ConflictError(f"the run has already finished ({header.status})")
         await journal.append("cancel_requested", {"by": principal.name})
@@ -273,7 +269,7 @@ class RunService:
     ) -> RunView:
         view = await self.view(run_id)
         if view is None:
-            raise KeyError(run_id)
+            raise RunNotFound(run_id)
         pending = [approval for approval in view.approvals if approval.status == "pending"]
         if approval_id is not None:
             pending = [approval for approval in pending if approval.id == approval_id]
@@ -350,7 +346,7 @@ class RunService:
                 await self._recovery
         for control in list(self._controls.values()):
             control.interrupt("handoff")
-        tasks = list(self._tasks.values())
+        tasks = [control.task for control in self._controls.values() if control.task is not None]
         if not tasks:
             return
         _, pending = await asyncio.wait(tasks, timeout=drain_seconds)
