@@ -24,6 +24,19 @@ _A = "alb.ingress.kubernetes.io/"
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
+def listener_annotations(certificate_arn: str | None, *, redirect_http: bool) -> dict[str, str]:
+    """An ALB's listeners: HTTPS with the certificate and the TLS policy (HTTP redirected to it, if asked),
+    or plain HTTP without a certificate. Every ALB of the platform takes them from here."""
+    if not certificate_arn:
+        return {_A + "listen-ports": '[{"HTTP": 80}]'}
+    annotations = {_A + "certificate-arn": certificate_arn, _A + "ssl-policy": SSL_POLICY}
+    if redirect_http:
+        annotations |= {_A + "listen-ports": '[{"HTTP": 80}, {"HTTPS": 443}]', _A + "ssl-redirect": "443"}
+    else:
+        annotations[_A + "listen-ports"] = '[{"HTTPS": 443}]'
+    return annotations
+
+
 def _annotations(cfg: IngressConfig) -> dict[str, str]:
     annotations = {
         _A + "scheme": cfg.scheme,
@@ -36,14 +49,8 @@ def _annotations(cfg: IngressConfig) -> dict[str, str]:
         ),
         # In-flight requests finish within the pods' own drain.
         _A + "target-group-attributes": f"deregistration_delay.timeout_seconds={TERMINATION_GRACE_SECONDS}",
+        **listener_annotations(cfg.certificate_arn, redirect_http=True),
     }
-    if cfg.certificate_arn:
-        annotations[_A + "certificate-arn"] = cfg.certificate_arn
-        annotations[_A + "listen-ports"] = '[{"HTTP": 80}, {"HTTPS": 443}]'
-        annotations[_A + "ssl-redirect"] = "443"
-        annotations[_A + "ssl-policy"] = SSL_POLICY
-    else:
-        annotations[_A + "listen-ports"] = '[{"HTTP": 80}]'
     if cfg.group_name:
         annotations[_A + "group.name"] = cfg.group_name
     if cfg.allowed_cidrs:

@@ -17,6 +17,7 @@ import pulumi_random as random
 
 from infra.charts import KUBE_PROMETHEUS_STACK, METRICS_SERVER
 from infra.config import MonitoringConfig
+from infra.ingress import listener_annotations
 
 __all__ = ["DASHBOARD_LABEL", "NAMESPACE", "Monitoring", "MonitoringArgs", "grafana_ingress_manifest", "stack_values"]
 
@@ -93,12 +94,8 @@ def grafana_ingress_manifest(cfg: MonitoringConfig, vpc_cidr: str) -> dict[str, 
         "alb.ingress.kubernetes.io/target-type": "ip",
         "alb.ingress.kubernetes.io/inbound-cidrs": ",".join(cfg.allowed_cidrs or (vpc_cidr,)),
         "alb.ingress.kubernetes.io/healthcheck-path": "/api/health",
+        **listener_annotations(cfg.certificate_arn, redirect_http=False),
     }
-    if cfg.certificate_arn:
-        annotations["alb.ingress.kubernetes.io/certificate-arn"] = cfg.certificate_arn
-        annotations["alb.ingress.kubernetes.io/listen-ports"] = '[{"HTTPS": 443}]'
-    else:
-        annotations["alb.ingress.kubernetes.io/listen-ports"] = '[{"HTTP": 80}]'
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",

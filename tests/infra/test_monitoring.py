@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from infra.charts import KUBE_PROMETHEUS_STACK, METRICS_SERVER
+from infra.ingress import SSL_POLICY
 from infra.offline import UNKNOWN, ProgramRun, Registration, Secret
 from tests.infra.support import manifest, run_with, validate_manifest
 
@@ -124,6 +125,8 @@ def test_grafana_behind_an_alb(preview: bool, dev_config: dict[str, str]) -> Non
     assert annotations["alb.ingress.kubernetes.io/scheme"] == "internet-facing"
     assert annotations["alb.ingress.kubernetes.io/certificate-arn"] == certificate
     assert annotations["alb.ingress.kubernetes.io/listen-ports"] == '[{"HTTPS": 443}]'
+    # The same TLS policy as the platform's own ALB: TLS 1.2 and 1.3 only.
+    assert annotations["alb.ingress.kubernetes.io/ssl-policy"] == SSL_POLICY
     assert annotations["alb.ingress.kubernetes.io/inbound-cidrs"] == "203.0.113.0/24"
     backend = ingress.inputs["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
     assert backend == {"name": "kube-prometheus-stack-grafana", "port": {"number": 80}}
