@@ -129,6 +129,10 @@ def test_sigterm_hands_runs_off_at_a_step_boundary_none_lost_none_repeated(
     for journal in journals:
         kinds = [event["type"] for event in journal]
         assert "run_handed_off" in kinds and "run_resumed" in kinds
+        handed_off = next(e["at"] for e in journal if e["type"] == "run_handed_off")
+        resumed = next(e["at"] for e in journal if e["type"] == "run_resumed")
+        # Let go explicitly, so taken at B's next look (every 0.5 s here), not after the lease lapses (3 s).
+        assert resumed - handed_off < 2, resumed - handed_off
         assert not any(e["data"].get("retry") for e in journal if e["type"] == "step_started")
     for n in range(5):
         for step in (1, 2, 3, 4):
@@ -147,10 +151,13 @@ def test_a_cancel_or_an_approval_on_one_replica_reaches_the_run_on_another(
         assert on_b.post(f"/api/runs/{slow}/cancel").status_code == 202
         cancelled = finished(on_b, slow, timeout=10)
         assert cancelled["status"] == "cancelled", cancelled
+        (first,) = cancelled["steps"]
+        # Stopped in the middle of the 5 s call, by A's heartbeat, not when the call ended.
+        assert first["status"] == "cancelled" and cancelled["finished_at"] - first["started_at"] < 4, cancelled
 
         # Approved on B while A waits for it: A runs the step.
         gated = start(on_a, chain(f"{tag}g", steps=1, seconds=0, apply_at=1))
-        pending = wait_until(lambda: next(iter(finished_or_pending(on_b, gated)), None), 20, "an approval")
+        pending = wait_until(lambda: next(iter(pending_approvals(on_b, gated)), None), 20, "an approval")
         decided = on_b.post(
             f"/api/runs/{gated}/approvals",
             json={"decision": "approve", "approval_id": pending["id"], "arguments_hash": pending["arguments_hash"]},
@@ -159,10 +166,32 @@ def test_a_cancel_or_an_approval_on_one_replica_reaches_the_run_on_another(
         done = finished(on_a, gated, timeout=20)
     assert done["status"] == "succeeded", done
     assert lab[1].runs[("apply", f"{tag}g-1")] == 1
-    assert lab[1].runs[("slow_echo", f"{tag}c-2")] == 0
 
 
-def finished_or_pending(http: httpx.Client, run_id: str) -> list[dict[str, object]]:
+def test_an_approval_asked_before_the_replica_died_is_waited_on_again_not_asked_twice(
+    lab: tuple[str, LabState], tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    env = {**replica_env(f"sqlite:///{tmp_path}/runs.db", lab[0]), "AGENTIC_AUTO_APPROVE": ""}
+    with two_replicas(env, tmp_path) as (running, on_a, on_b):
+        gated = start(on_a, chain(tag, steps=1, seconds=0, apply_at=1))
+        pending = wait_until(lambda: next(iter(pending_approvals(on_b, gated)), None), 20, "an approval")
+        running["a"].process.send_signal(signal.SIGKILL)
+        # Decided while nobody runs it: B finds the decision in the journal when it takes the run over.
+        decided = on_b.post(
+            f"/api/runs/{gated}/approvals",
+            json={"decision": "approve", "approval_id": pending["id"], "arguments_hash": pending["arguments_hash"]},
+        )
+        assert decided.status_code == 200, decided.text
+        done = finished(on_b, gated, timeout=20)
+        journal = events(on_b, gated)
+    assert done["status"] == "succeeded", done
+    assert any(e["type"] == "run_resumed" and e["data"]["by"] == "b" for e in journal)
+    assert [e["data"]["id"] for e in journal if e["type"] == "approval_requested"] == [pending["id"]]
+    assert lab[1].runs[("apply", f"{tag}-1")] == 1
+
+
+def pending_approvals(http: httpx.Client, run_id: str) -> list[dict[str, object]]:
     response = http.get(f"/api/runs/{run_id}")
     return [approval for approval in response.json()["approvals"] if approval["status"] == "pending"]
 
