@@ -22,6 +22,10 @@ INGRESS_NAME = "agentic-ingress"
 _A = "alb.ingress.kubernetes.io/"
 # TLS 1.2 and 1.3 only, forward-secret ciphers.
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+# Runs that are followed live (SSE) or run to completion (POST /api) outlast the default 60 s. Targets keep
+# idle connections open longer than this (apps/common/service.py KEEP_ALIVE_SECONDS, nginx's
+# keepalive_timeout) so that the ALB, not the target, closes them; tests/infra check both.
+IDLE_TIMEOUT_SECONDS = 300
 
 
 def listener_annotations(certificate_arn: str | None, *, redirect_http: bool) -> dict[str, str]:
@@ -43,9 +47,8 @@ def _annotations(cfg: IngressConfig) -> dict[str, str]:
         _A + "target-type": "ip",
         _A + "healthcheck-path": "/health",
         _A + "success-codes": "200",
-        # Runs that are followed live (SSE) or run to completion (POST /api) outlast the default 60 s.
         _A + "load-balancer-attributes": (
-            "idle_timeout.timeout_seconds=300,routing.http.drop_invalid_header_fields.enabled=true"
+            f"idle_timeout.timeout_seconds={IDLE_TIMEOUT_SECONDS},routing.http.drop_invalid_header_fields.enabled=true"
         ),
         # In-flight requests finish within the pods' own drain.
         _A + "target-group-attributes": f"deregistration_delay.timeout_seconds={TERMINATION_GRACE_SECONDS}",

@@ -21,6 +21,10 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 GRACE_SECONDS = 10
 """How long uvicorn waits for in-flight requests at shutdown; the pods' termination grace must exceed it."""
+KEEP_ALIVE_SECONDS = 310
+"""How long an idle connection stays open. A client that pools connections (the ALB keeps them 300 s,
+infra/ingress.py) must give up on one before the server does: a server that closes first races the
+client's next request on it, which then fails (the ALB answers 502). uvicorn's own default is 5 s."""
 
 
 def parse_address(description: str, argv: list[str] | None = None) -> tuple[str, int]:
@@ -57,4 +61,12 @@ def serve(
         raise SystemExit(2) from None
     logging.getLogger("apps.service").info("listening", extra={"url": f"http://{host}:{port}"})
     # log_config=None keeps uvicorn on our JSON handlers; access logs are replaced by metrics and tool-call lines.
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=GRACE_SECONDS)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=GRACE_SECONDS,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )

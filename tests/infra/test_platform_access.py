@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from apps.common.service import KEEP_ALIVE_SECONDS
 from infra.offline import ProgramRun, Secret
 from tests.infra.netpol import Endpoint, allowed
 from tests.infra.support import k8s_object, k8s_objects_of, run_with
@@ -193,6 +194,18 @@ def test_ingress_routes_the_dashboard_and_the_api(program: ProgramRun) -> None:
         "/": ("Prefix", {"name": "agentic-frontend-service", "port": {"number": 80}}),
         "/api": ("Prefix", {"name": "agent-core-service", "port": {"number": 80}}),
     }
+
+
+def test_targets_keep_idle_connections_longer_than_the_load_balancer(program: ProgramRun) -> None:
+    """Else a target closes a connection the ALB is about to reuse, and the ALB answers 502."""
+    ingress = k8s_object(program, "Ingress", "agentic-ingress", APPS)
+    attributes = dict(
+        pair.split("=") for pair in ingress["metadata"]["annotations"][A + "load-balancer-attributes"].split(",")
+    )
+    idle_timeout = int(attributes["idle_timeout.timeout_seconds"])
+    nginx = re.search(r"^\s*keepalive_timeout (\d+)s;", (ROOT / "docker" / "nginx.conf").read_text(), re.MULTILINE)
+    assert nginx is not None
+    assert idle_timeout < KEEP_ALIVE_SECONDS and idle_timeout < int(nginx.group(1))
 
 
 def test_ingress_with_a_certificate_and_a_group() -> None:
