@@ -103,7 +103,8 @@ class RunControl:
         while True:
             await asyncio.sleep(self.terms.poll_seconds)
             try:
-                await self._renew_if_due()
+                if not await self._renew_if_due():
+                    return
             except (LeaseLost, VersionConflict):
                 log.warning("lost the lease of a run", extra={"run_id": self.journal.run_id})
                 self.interrupt("lease_lost", now=True)
@@ -112,8 +113,13 @@ class RunControl:
                 # The store may be back before the lease runs out; fencing stops us writing if it is not.
                 log.warning("could not renew a run's lease: %s", exc, extra={"run_id": self.journal.run_id})
 
-    async def _renew_if_due(self) -> None:
+    async def _renew_if_due(self) -> bool:
+        """Renew the lease once a third of it is used; False when the run has ended and there is none to keep."""
         header = await self.journal.store.get(self.journal.run_id)
+        if header is not None and header.finished_at is not None:
+            # Only the lease holder writes the end, and it releases the lease with it: this read came
+            # after the run's last write, before the heartbeat was stopped. Nothing was lost.
+            return False
         if header is None or header.lease_owner != self.terms.owner:
             raise LeaseLost(f"run {self.journal.run_id} is no longer leased to {self.terms.owner}")
         if header.cancel_requested and self.reason != "cancel":
@@ -122,3 +128,4 @@ class RunControl:
         left = (header.lease_expires_at or 0.0) - now
         if left < self.terms.seconds * 2 / 3:
             await self.journal.update(lambda _: self.terms.granted(time.time()))
+        return True
