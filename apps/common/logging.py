@@ -21,6 +21,10 @@ _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({})).keys()) | {
 _CHATTY_LOGGERS = ("mcp", "httpx", "httpx2", "uvicorn.access", "botocore", "urllib3", "kubernetes")
 
 
+# Made once: json.dumps with any non-default option builds a new encoder for every line.
+_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -34,7 +38,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return _ENCODER.encode(entry)
 
 
 def configure_logging(level: str) -> None:

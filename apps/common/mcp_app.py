@@ -25,7 +25,7 @@ from mcp.server.mcpserver.tools import Tool
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 
 from apps.common.jsonrpc_errors import InvalidRequestErrors
 from apps.common.metrics import McpMetrics, ObserveRequests, metrics_endpoint
@@ -38,6 +38,7 @@ ReadinessCheck = Callable[[], Awaitable[None]]
 """Raises with a short, safe message when the dependency it checks is not usable."""
 
 _READINESS_TIMEOUT_SECONDS = 2.0
+MCP_PATH = "/mcp"
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,18 @@ def sdk_tools(tools: Sequence[ToolDef]) -> list[Tool]:
     ]
 
 
+def _mcp_route(sdk_app: Starlette) -> Route:
+    """The SDK's own ``/mcp`` endpoint as a route of ours, behind ``InvalidRequestErrors``.
+
+    One router and one middleware stack per request: mounting the SDK's whole app would pass every call
+    through a second Starlette (its error and exception middleware, its router), about 5 % of a small
+    tool call. The SDK's app adds nothing else here: no middleware without SDK auth, and its lifespan
+    (the session manager) runs in ours.
+    """
+    (endpoint,) = [r.endpoint for r in sdk_app.routes if isinstance(r, Route) and r.path == MCP_PATH]
+    return Route(MCP_PATH, endpoint=InvalidRequestErrors(endpoint))
+
+
 async def _run_readiness(checks: Mapping[str, ReadinessCheck]) -> tuple[bool, dict[str, str]]:
     results: dict[str, str] = {}
     for name, check in checks.items():
@@ -117,7 +130,7 @@ def create_mcp_app(spec: McpServerSpec, settings: McpServerSettings) -> Starlett
         ToolCallGuard(server=spec.name, policies=policies, metrics=metrics, max_result_bytes=settings.max_result_bytes)
     )
     mcp_asgi = server.streamable_http_app(
-        streamable_http_path="/mcp",
+        streamable_http_path=MCP_PATH,
         stateless_http=True,
         json_response=True,
         max_request_body_size=settings.max_body_bytes,
@@ -152,8 +165,7 @@ def create_mcp_app(spec: McpServerSpec, settings: McpServerSettings) -> Starlett
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
             Route("/metrics", metrics_endpoint(metrics.registry), methods=["GET"]),
-            # Mounted at / with the SDK's own /mcp route: mounting at /mcp would cost a 307 per call.
-            Mount("/", app=InvalidRequestErrors(mcp_asgi)),
+            _mcp_route(mcp_asgi),
         ],
         lifespan=lifespan,
     )

@@ -16,8 +16,12 @@ _MAX_ROUNDS = 200  # each round shortens one list or string, so this bounds the 
 _SHORTEST_CUT_STRING = 64
 
 
+# Made once: json.dumps with any non-default option builds a new encoder on every call.
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def json_size(value: Any) -> int:
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode())
+    return len(_COMPACT.encode(value).encode())
 
 
 @dataclass

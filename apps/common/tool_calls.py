@@ -100,7 +100,7 @@ class ToolPolicy:
 
     def argument_problems(self, arguments: Mapping[str, Any]) -> list[str]:
         """Every way ``arguments`` break the input schema, phrased for a model to fix."""
-        known = set(self.input_schema.get("properties", {}))
+        known = self.input_schema.get("properties", {})
         problems = [
             f"unknown argument {name!r} (this tool takes: {', '.join(sorted(known)) or 'no arguments'})"
             for name in arguments
