@@ -5,7 +5,8 @@ server itself, the same sandbox under the bare SDK, and the same call in the std
 figure is mostly the server's own cost per call; and ``wait`` (20 ms of I/O), where it is how many
 calls the server keeps in flight. Every request is a raw JSON-RPC ``tools/call`` POST on a kept-alive
 connection (stateless servers need no ``initialize``); one server is driven at a time. The kit and the
-SDK are measured in three alternating rounds and each figure is the round with the median throughput.
+SDK are measured side by side in five rounds (who goes first alternates); each figure is the round with the
+median throughput, and the kit's cost over the SDK is the median of the per-round pairs.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import statistics
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -29,23 +31,33 @@ CONCURRENCY = (1, 16, 64)
 QUERY: dict[str, Any] = {"sql": "SELECT id, first_name, country FROM customers WHERE id = ?", "params": [7]}
 WAIT_MS = 20
 SUBJECTS = ("kit", "sdk", "stdlib")
-# From profiling the database server against the bare SDK server (cProfile, 3,000 calls at concurrency 1).
+# From profiling the database server against the bare SDK server (cProfile, 3,000 calls at concurrency 1),
+# and from switching the kit's parts off one at a time in process (a no-op tool over ASGI, 7 rounds each).
 FINDINGS = [
     "Fixed: the kit checked every call's arguments with jsonschema, ~60 us per valid `execute_query` call "
     "(a validator per subschema of its nested anyOf), the largest of the kit's own costs. "
     "`apps/common/fast_schema.py` now answers 'valid' in ~7 us for the schemas pydantic writes, and jsonschema "
     "still lists the problems when it says no.",
-    "What the kit still adds per call, by profile: one JSON log line (a LogRecord, `JsonFormatter`, a write to "
-    "stderr; the largest part), the metrics (a counter and a histogram per call, a counter per request), the "
-    "result-size check (`json_size`, one `json.dumps` of the result) and a second Starlette layer (the kit's app "
-    "mounts the SDK's app at /). The SDK baseline runs with its own request logging off.",
+    "Fixed after profiling the reliability checks: the kit mounted the SDK's whole Starlette app at /, so each "
+    "call passed two middleware stacks and two routers; the SDK's /mcp endpoint is now a route of the kit's app. "
+    "The guard cached nothing per tool: it now keeps its labelled metric children and its JSON encoders (a "
+    "json.dumps with options builds an encoder per call) and no longer rebuilds the set of argument names. The "
+    "guard alone went from ~40 to ~34 us per call in isolation.",
+    "What the kit still adds per call, by switching its parts off one at a time on a no-op tool (in process, "
+    "where the bare SDK takes ~430 us per call): the JSON log line ~55 us (a LogRecord, `JsonFormatter`, a "
+    "flushed write to stderr), the result-size check ~45 us with the result's conversion to a dict, the "
+    "argument checks ~28 us, the metrics ~25 us, the timeout's cancel scope ~20 us; ~110 us together, "
+    "against ~35 us when the guard is timed alone (the full stack runs colder in the caches). Each is one "
+    "of the platform's rules (every call logged and counted, arguments checked, a deadline, a bounded "
+    "result), so they stay.",
+    "So the ≤ 10 % goal is met where a tool does work: on `execute_query` (~1.3 ms per call in the SDK) the kit "
+    "adds ~110 us, 5-10 % in most runs. It is missed where the tool does nothing and the server's CPU is the "
+    "bottleneck (the 20 ms sleep at concurrency 16-64: +12 % to +17 %): there the SDK's own cost per call is "
+    "~0.6 ms and the kit's fixed ~0.1 ms shows in full.",
     "On this 2-core machine the load generator, the server and its worker threads share two cores: a single "
-    "sample of the same server varies by up to 20 %, so kit and SDK are measured in alternating rounds and "
-    "compared at the median; differences under ~10 % are within that noise.",
-    "Since the first full run (+12.2 %), the reliability work added checks on every call: patterns matched the "
-    "way pydantic reads them, dictionary keys and argument sizes checked before the schema walk, and an ASGI "
-    "layer that turns the SDK's malformed-envelope answers into -32600. Later runs gave +17 % to +25 %: the "
-    "≤ 10 % goal is missed, and profiling which of these checks costs most is left for a follow-up.",
+    "sample of the same server varies by up to 20 %. Kit and SDK are therefore measured side by side in five "
+    "rounds (who goes first alternates), and the cost is the median of the per-round pairs; the same code "
+    "still gave query c=1 +9 % in one run and +19 % in the next, so single figures under ~10 % are noise.",
     "The stdlib server serves one call at a time, so on the 20 ms tool it stays at ~48 calls/s whatever the "
     "concurrency, and its latency grows with the queue; its accept backlog was raised from 5 to 128 so that "
     "concurrency 64 measures the server, not SYN retransmissions.",
@@ -61,7 +73,7 @@ class Plan:
     rounds: int
 
 
-FULL = Plan(query_requests=800, wait_requests={1: 100, 16: 800, 64: 1600}, max_seconds=8.0, warmup=40, rounds=3)
+FULL = Plan(query_requests=800, wait_requests={1: 100, 16: 800, 64: 1600}, max_seconds=8.0, warmup=40, rounds=5)
 QUICK = Plan(query_requests=30, wait_requests={1: 5, 16: 32, 64: 64}, max_seconds=1.5, warmup=4, rounds=1)
 
 
@@ -126,7 +138,8 @@ def run(quick: bool, scratch: Path) -> Comparison:
         for round_ in range(plan.rounds):
             for tool in ("query", "wait"):
                 for concurrency in CONCURRENCY:
-                    for subject in SUBJECTS:
+                    # Who goes first alternates, so neither the kit nor the SDK always meets a warmer machine.
+                    for subject in SUBJECTS if round_ % 2 == 0 else ("sdk", "kit", "stdlib"):
                         if subject == "stdlib" and round_ > 0:
                             continue  # one thread serves one call at a time: its figures do not vary
                         server = servers[SERVES[(subject, tool)]]
@@ -135,11 +148,27 @@ def run(quick: bool, scratch: Path) -> Comparison:
     for (subject, tool, concurrency), rounds in results.items():
         median = sorted(rounds, key=lambda r: r.throughput)[len(rounds) // 2]
         comparison.add(subject, scenario(tool, concurrency), **median.values(), rounds=len(rounds))
-    _figures(comparison)
+    _figures(comparison, _paired_costs(results))
     return comparison
 
 
-def _figures(comparison: Comparison) -> None:
+def _paired_costs(results: dict[tuple[str, str, int], list[LoadResult]]) -> dict[str, float]:
+    """The kit's cost over the SDK per scenario, in % of time per call: the median over rounds of the two
+    samples taken side by side in each round. A slow moment of the machine then moves both samples of
+    its pair, instead of landing in one subject's median only."""
+    costs = {}
+    for tool in ("query", "wait"):
+        for concurrency in CONCURRENCY:
+            pairs = zip(results[("kit", tool, concurrency)], results[("sdk", tool, concurrency)], strict=True)
+            per_round = [
+                (sdk.throughput / kit.throughput - 1) * 100 if kit.throughput > 0 else float("inf")
+                for kit, sdk in pairs
+            ]
+            costs[scenario(tool, concurrency)] = statistics.median(per_round)
+    return costs
+
+
+def _figures(comparison: Comparison, paired_costs: dict[str, float]) -> None:
     for tool in ("query", "wait"):
         for concurrency in CONCURRENCY:
             where = scenario(tool, concurrency)
@@ -157,12 +186,12 @@ def _figures(comparison: Comparison) -> None:
     )
     # The kit's cost over the SDK: how much more time per call it takes, where the server is the
     # bottleneck (concurrency 16, both tools) and where latency is (concurrency 1).
-    costs = []
-    for tool in ("query", "wait"):
-        for concurrency in (1, 16):
-            where = scenario(tool, concurrency)
-            kit, sdk = comparison.value("kit", where, "rps"), comparison.value("sdk", where, "rps")
-            costs.append((sdk / kit - 1) * 100 if kit > 0 else float("inf"))
+    costs = [paired_costs[scenario(tool, concurrency)] for tool in ("query", "wait") for concurrency in (1, 16)]
+    comparison.notes.append(
+        "The kit's cost over the SDK per scenario (time per call, median of the per-round pairs): "
+        + ", ".join(f"{where} {cost:+.1f} %" for where, cost in paired_costs.items())
+        + "."
+    )
     comparison.goal(
         "kit's cost over the bare SDK (worst of query and wait at concurrency 1 and 16; time per call)",
         max(costs),
