@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 import boto3
+import httpx
 import pytest
 from moto.server import ThreadedMotoServer
 
@@ -128,7 +129,8 @@ def test_a_store_outage_under_load_loses_no_run(aws_env: str, tmp_path: Path) ->
                 target=lambda: result.setdefault("r", run_load(platform.core.url, count, label="s"))
             )
             load.start()
-            time.sleep(1.0)
+            # The outage must meet runs in flight, however long the machine takes to start them.
+            wait_for_runs(platform.core.url, at_least=count // 3, timeout=60)
             # Moto keeps its data in this process: a stopped server loses nothing, like a network partition.
             store.stop()
             time.sleep(3.0)
@@ -141,6 +143,7 @@ def test_a_store_outage_under_load_loses_no_run(aws_env: str, tmp_path: Path) ->
         store.stop()
     assert report.start_statuses.count(202) + report.start_statuses.count(503) == count
     started = report.start_statuses.count(202)
+    assert started >= count // 3, report.summary()
     # Starting a run while the store is down is refused (503, nothing created); every run started finishes.
     assert len(report.runs) == started, report.summary()
     assert report.statuses == {"succeeded": started}, report.summary()
@@ -148,6 +151,18 @@ def test_a_store_outage_under_load_loses_no_run(aws_env: str, tmp_path: Path) ->
         assert len({step["id"] for step in run["steps"]}) == len(run["steps"]) == 1, run["steps"]
     # The outage did reach runs in flight: they stopped and were resumed from their journals.
     assert "the run store failed; the run will be resumed" in (tmp_path / "agent-core.log").read_text()
+
+
+def wait_for_runs(url: str, *, at_least: int, timeout: float) -> None:
+    """Until the agent core lists ``at_least`` runs (bounded by ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            listed = httpx.get(f"{url}/api/runs", params={"limit": 200}, timeout=5)
+            if listed.status_code == 200 and len(listed.json()["runs"]) >= at_least:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"fewer than {at_least} runs were started within {timeout:g} s")
 
 
 @pytest.mark.soak
