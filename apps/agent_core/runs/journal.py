@@ -20,11 +20,22 @@ class RunJournal:
     a person (a cancel, an approval) come from any replica and carry no owner.
     """
 
-    def __init__(self, store: RunStore, notifier: RunNotifier, run_id: str, lease_owner: str | None = None) -> None:
+    def __init__(
+        self,
+        store: RunStore,
+        notifier: RunNotifier,
+        run_id: str,
+        lease_owner: str | None = None,
+        known: RunHeader | None = None,
+    ) -> None:
         self.store = store
         self.notifier = notifier
         self.run_id = run_id
         self.lease_owner = lease_owner
+        self._known = known
+        """The header as this journal last wrote it (or was given it): an update tries it first instead of
+        reading the store. The write is conditional on its version, so if anyone wrote since, the store
+        refuses it and the update re-reads: a stale copy costs one refused write, never a lost change."""
 
     async def append(self, type: EventType, data: dict[str, Any]) -> RunEvent:
         event = await self.store.append_event(self.run_id, type, data, lease_owner=self.lease_owner)
@@ -37,8 +48,9 @@ class RunJournal:
         Another replica (a cancel, an approval) may write the same header; re-reading and
         re-applying keeps both changes instead of letting the last writer win.
         """
+        known, self._known = self._known, None  # taken: concurrent updates of this run read the store
         for attempt in range(_CONFLICT_RETRIES):
-            header = await self.store.get(self.run_id)
+            header = known or await self.store.get(self.run_id)
             if header is None:
                 raise RunNotFound(self.run_id)
             if self.lease_owner is not None and header.lease_owner != self.lease_owner:
@@ -49,8 +61,13 @@ class RunJournal:
             try:
                 stored = await self.store.update(header.model_copy(update={**fields, "updated_at": time.time()}))
             except VersionConflict:
-                await asyncio.sleep(0.01 * (attempt + 1))
+                if known is None:  # a stale copy is retried at once; a fresh read that lost a race backs off
+                    await asyncio.sleep(0.01 * (attempt + 1))
+                known = None
                 continue
-            self.notifier.notify(self.run_id, header=True)
+            self._known = stored
+            # Status waiters want to know when a run finishes or waits for a person: token counts, lease
+            # renewals and cancel flags would only wake them to read the header again.
+            self.notifier.notify(self.run_id, status=stored.status != header.status)
             return stored
         raise VersionConflict(f"run {self.run_id}: header kept changing under {_CONFLICT_RETRIES} attempts")

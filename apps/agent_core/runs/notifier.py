@@ -11,23 +11,23 @@ from collections import defaultdict
 
 
 class RunNotifier:
-    """Two channels per run: every change (events, for streams) and header changes only (status, for
-    waiters that need nothing else: a run's steps then cost them no header reads)."""
+    """Two channels per run: every change (events and header, for streams) and status changes only (for
+    waiters that need nothing else: a run's steps, token counts and lease renewals then cost them no reads)."""
 
     def __init__(self) -> None:
         self._signals: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
-        self._header_signals: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
+        self._status_signals: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
 
-    def notify(self, run_id: str, *, header: bool = False) -> None:
+    def notify(self, run_id: str, *, status: bool = False) -> None:
         # Wake everyone waiting on the current signal and give later waiters a fresh one.
         self._signals.pop(run_id, asyncio.Event()).set()
-        if header:
-            self._header_signals.pop(run_id, asyncio.Event()).set()
+        if status:
+            self._status_signals.pop(run_id, asyncio.Event()).set()
 
-    def signal(self, run_id: str, *, header: bool = False) -> asyncio.Event:
-        """The event the next notification of ``run_id`` (or of its header, ``header``) sets. Take it *before*
+    def signal(self, run_id: str, *, status: bool = False) -> asyncio.Event:
+        """The event the next notification of ``run_id`` (or of its status, ``status``) sets. Take it *before*
         reading the store, then wait on it: a change between the read and the wait is then not missed."""
-        return (self._header_signals if header else self._signals)[run_id]
+        return (self._status_signals if status else self._signals)[run_id]
 
     async def wait(self, run_id: str, timeout: float, signal: asyncio.Event | None = None) -> bool:
         """Wait for the next notification of ``run_id`` (or ``signal``), at most ``timeout`` seconds."""
@@ -40,4 +40,4 @@ class RunNotifier:
 
     def forget(self, run_id: str) -> None:
         self._signals.pop(run_id, None)
-        self._header_signals.pop(run_id, None)
+        self._status_signals.pop(run_id, None)

@@ -146,7 +146,7 @@ class RunService:
     def _launch(
         self, header: RunHeader, tools: list[ToolSpec], document: WorkflowDocument | None, replay: Replay | None = None
     ) -> None:
-        journal = RunJournal(self.store, self.notifier, header.id, lease_owner=self.lease.owner)
+        journal = RunJournal(self.store, self.notifier, header.id, lease_owner=self.lease.owner, known=header)
         control = RunControl(journal, self.lease)
         execution = RunExecution(
             header,
@@ -232,7 +232,7 @@ class RunService:
         """Wait until the run has finished or waits for a person; the original ``POST /api`` contract."""
         deadline = time.monotonic() + timeout
         while True:
-            signal = self.notifier.signal(run_id, header=True)
+            signal = self.notifier.signal(run_id, status=True)
             header = await self.store.get(run_id)
             if header is None or header.status in TERMINAL_STATUSES or header.status == "awaiting_approval":
                 break
