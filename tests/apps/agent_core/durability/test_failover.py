@@ -69,6 +69,7 @@ def test_a_run_resumes_on_another_replica_after_sigkill_and_no_completed_step_ru
         assert resumed["data"]["by"] == "b" and resumed["data"]["previous_owner"] == "a"
         # The lease A last renewed had at most LEASE_SECONDS left; B looks every 0.5 s.
         assert resumed["at"] - killed_at <= LEASE_SECONDS + 2, resumed["at"] - killed_at
+        print(f"resumed on b {resumed['at'] - killed_at:.2f} s after a was killed (lease {LEASE_SECONDS} s)")
 
         # The SSE client reconnects to B with the last id it saw on A and misses nothing.
         rest = events(on_b, run_id, last_event_id=seen_on_a[-1]["seq"])
