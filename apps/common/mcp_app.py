@@ -96,6 +96,8 @@ def _mcp_route(sdk_app: Starlette) -> Route:
     tool call. The SDK's app adds nothing else here: no middleware without SDK auth, and its lifespan
     (the session manager) runs in ours.
     """
+    if sdk_app.user_middleware:  # SDK auth would add some: taking the route alone would drop it silently
+        raise RuntimeError("the SDK's MCP app carries middleware; mount it whole instead of taking its route")
     (endpoint,) = [r.endpoint for r in sdk_app.routes if isinstance(r, Route) and r.path == MCP_PATH]
     return Route(MCP_PATH, endpoint=InvalidRequestErrors(endpoint))
 

@@ -50,7 +50,7 @@ class RunJournal:
         """
         known, self._known = self._known, None  # taken: concurrent updates of this run read the store
         for attempt in range(_CONFLICT_RETRIES):
-            header = known or await self.store.get(self.run_id)
+            header = known if known is not None else await self.store.get(self.run_id)
             if header is None:
                 raise RunNotFound(self.run_id)
             if self.lease_owner is not None and header.lease_owner != self.lease_owner:
