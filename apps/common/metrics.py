@@ -80,8 +80,8 @@ class McpMetrics:
     def record_tool_call(self, tool: str, outcome: str, started: float) -> float:
         """Count one call and return its duration in seconds."""
         duration = time.perf_counter() - started
-        # The children are looked up once per (tool, outcome): labels() validates and locks on every call,
-        # a fifth of what recording costs. Both label sets are bounded (the guard maps unknown names to one).
+        # The children are looked up once per (tool, outcome): labels() validates its arguments and takes a
+        # lock on every call. Both label sets are bounded (the guard maps unknown names to one).
         children = self._tool_children.get((tool, outcome))
         if children is None:
             children = (

@@ -6,8 +6,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -15,27 +13,15 @@ from apps.agent_core.model import RunHeader
 from apps.agent_core.runs.journal import RunJournal
 from apps.agent_core.runs.lease import LeaseTerms, RunControl
 from apps.agent_core.runs.notifier import RunNotifier
-from apps.agent_core.store.sqlite import SqliteRunStore
-from tests.apps.agent_core.store.helpers import make_header
+from apps.agent_core.store.base import RunStore
+from tests.apps.agent_core.store.helpers import leased
 
 pytestmark = pytest.mark.anyio
 TERMS = LeaseTerms(owner="replica-a", seconds=3, poll_seconds=0.01)
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteRunStore]:
-    store = SqliteRunStore(tmp_path / "runs.db")
-    yield store
-    await store.close()
-
-
-async def _leased_run(store: SqliteRunStore) -> tuple[RunHeader, RunControl]:
-    header = make_header(created_at=time.time()).model_copy(update={"status": "running", **TERMS.granted(time.time())})
+async def _leased_run(store: RunStore) -> tuple[RunHeader, RunControl]:
+    header = leased(TERMS.owner, TERMS.seconds)
     await store.create(header)
     control = RunControl(RunJournal(store, RunNotifier(), header.id, lease_owner=TERMS.owner), TERMS)
     return header, control
@@ -52,7 +38,7 @@ async def _run_under_heartbeat(control: RunControl) -> None:
 
 
 async def test_a_run_that_ended_under_its_heartbeat_is_not_a_lost_lease(
-    store: SqliteRunStore, caplog: pytest.LogCaptureFixture
+    store: RunStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     _, control = await _leased_run(store)
     # The run's own last write: its end, releasing the lease (what RunExecution._write_end does).
@@ -64,7 +50,7 @@ async def test_a_run_that_ended_under_its_heartbeat_is_not_a_lost_lease(
 
 
 async def test_a_lease_taken_by_another_replica_interrupts_the_run_at_once(
-    store: SqliteRunStore, caplog: pytest.LogCaptureFixture
+    store: RunStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     header, control = await _leased_run(store)
     current = await store.get(header.id)
@@ -76,7 +62,7 @@ async def test_a_lease_taken_by_another_replica_interrupts_the_run_at_once(
     assert "lost the lease" in caplog.text
 
 
-async def test_the_heartbeat_renews_a_lease_a_third_used(store: SqliteRunStore) -> None:
+async def test_the_heartbeat_renews_a_lease_a_third_used(store: RunStore) -> None:
     header, control = await _leased_run(store)
     current = await store.get(header.id)
     assert current is not None

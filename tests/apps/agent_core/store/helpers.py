@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from apps.agent_core.model import RunHeader, RunStatus
@@ -20,4 +21,11 @@ def make_header(
         reasoner="offline",
         created_at=created_at,
         updated_at=created_at,
+    )
+
+
+def leased(owner: str, seconds: float, **fields: object) -> RunHeader:
+    """A running run leased to ``owner`` for ``seconds`` from now (negative: already expired)."""
+    return make_header(created_at=time.time()).model_copy(
+        update={"lease_owner": owner, "lease_expires_at": time.time() + seconds, "status": "running", **fields}
     )

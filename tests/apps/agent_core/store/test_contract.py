@@ -22,7 +22,7 @@ from apps.agent_core.store.base import (
 from apps.agent_core.store.codec import MAX_DOCUMENT_BYTES
 from apps.agent_core.store.dynamodb import DynamoDBRunStore
 from apps.agent_core.store.sqlite import SqliteRunStore
-from tests.apps.agent_core.store.conftest import BACKENDS
+from tests.apps.agent_core.conftest import BACKENDS
 from tests.apps.agent_core.store.helpers import make_header
 
 pytestmark = pytest.mark.anyio

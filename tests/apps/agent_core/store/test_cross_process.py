@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from apps.agent_core.store import open_store
-from tests.apps.agent_core.store.conftest import BACKENDS
+from tests.apps.agent_core.conftest import BACKENDS
 from tests.apps.agent_core.store.helpers import make_header
 
 pytestmark = pytest.mark.anyio

@@ -9,18 +9,11 @@ from pathlib import Path
 import anyio
 import pytest
 
-from apps.agent_core.model import RunHeader
 from apps.agent_core.store.base import LeaseLost, RunNotFound, RunStore, VersionConflict
 from apps.agent_core.store.sqlite import SqliteRunStore
-from tests.apps.agent_core.store.helpers import make_header
+from tests.apps.agent_core.store.helpers import leased, make_header
 
 pytestmark = pytest.mark.anyio
-
-
-def leased(owner: str, seconds: float, **fields: object) -> RunHeader:
-    return make_header(created_at=time.time()).model_copy(
-        update={"lease_owner": owner, "lease_expires_at": time.time() + seconds, "status": "running", **fields}
-    )
 
 
 async def test_a_fenced_append_lands_only_while_the_lease_is_the_writers(store: RunStore) -> None:

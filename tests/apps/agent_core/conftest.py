@@ -1,4 +1,4 @@
-"""Fixtures for the run store tests: every contract test runs on SQLite and on DynamoDB (moto over HTTP)."""
+"""Run store fixtures for the agent core's tests: a test taking ``store`` runs on SQLite and on DynamoDB (moto)."""
 
 from __future__ import annotations
 
