@@ -8,7 +8,7 @@ UV_VERSION := 0.13.8
 CONFORMANCE := tools/mcp-conformance
 CHECKOV_VENV := .venv-checkov
 
-.PHONY: dev test lint typecheck unit soak system-deps bench bench-quick plan render lock clean
+.PHONY: dev test lint typecheck unit soak system-deps bench bench-quick plan render preflight verify lock clean
 
 # The stock pip (23.2) spends minutes resolving this set and then fails; uv installs it in seconds.
 # Bytecode is compiled at install: without it every start recompiles the kubernetes client (~1 s).
@@ -73,6 +73,18 @@ plan: $(VENV)/.installed
 # The Kubernetes manifests the program would apply, written to rendered/ to read and diff.
 render: $(VENV)/.installed
 	$(PY) -m infra.render
+
+# Would `pulumi up` work? Local tools, credentials, zones, the Bedrock model, quotas: read-only, exit 1 on a failure.
+# STACK=<name> reads Pulumi.<name>.yaml; ARGS=--json for machines.
+preflight: $(VENV)/.installed
+	$(PY) -m infra.preflight --stack $(or $(STACK),dev) $(ARGS)
+
+# Did `pulumi up` work? The deployed platform end to end (dashboard, API and key, each MCP server with a read-only
+# call, Bedrock, approvals, Karpenter, Prometheus, Grafana); URL, key and kubeconfig come from the stack's outputs
+# through a pipe, never a command line. Warnings fail (--strict). STACK=<name>; ARGS=--json, --namespace NS, ...
+verify: $(VENV)/.installed
+	set -o pipefail; pulumi stack output --json --show-secrets $(if $(STACK),--stack $(STACK)) \
+	  | $(PY) -m apps.cli verify --strict --expect-reasoner bedrock --stack-outputs - $(ARGS)
 
 # Re-pin after editing requirements.in.
 lock: $(VENV)/.installed

@@ -16,6 +16,7 @@ Commands::
     tools [--server S] [--refresh]      tools by server, marked read-only / destructive / writes
     health                              reasoner, run store, each MCP server with its latency
     templates                           built-in workflows and their inputs
+    verify [--strict] [--kubeconfig P]  the whole platform end to end, one line per check (``apps.cli.verify``)
 
 Global options (before or after the command): ``--url``, ``--api-key``, ``--json``, ``--no-color``,
 ``--timeout``.
@@ -38,7 +39,7 @@ nothing is printed to stdout.
 Exit codes (``exit_codes``)::
 
     0    the run succeeded, or the command did what it was asked ('show' without --follow: the run was shown)
-    1    the run failed or needs attention; 'health' found the platform degraded
+    1    the run failed or needs attention; 'health' found the platform degraded; a 'verify' check failed
     2    usage or validation error: bad flags (argparse), an unreadable workflow, --input on a task, approve
          without --yes when stdin is not a terminal, or the API refused the request as given (400, 404,
          409, 410, 422 — each problem it listed is printed)

@@ -61,6 +61,20 @@ class Platform:
     def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
         return self._json("POST", path, body=body if body is not None else {})
 
+    def request(self, method: str, path: str, *, body: Any = None, authenticated: bool = True) -> httpx.Response:
+        """The answer as it came, whatever its status, for callers that judge statuses themselves (``verify``).
+
+        Transport failures still become ``Unreachable``. ``authenticated=False`` leaves the API key out, for
+        what is not the API (the dashboard's static files).
+        """
+        request = self._http.build_request(method, path, json=body)
+        if not authenticated:
+            request.headers.pop("Authorization", None)
+        try:
+            return self._http.send(request)
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from None
+
     @contextlib.contextmanager
     def event_lines(self, run_id: str, after: int) -> Iterator[Iterator[str]]:
         """The run's Server-Sent Events stream as text lines, resuming after event ``after``.

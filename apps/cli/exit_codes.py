@@ -4,7 +4,8 @@
 code    meaning
 ======  ==========================================================================================
 0       the run succeeded, or the command did what it was asked (``--no-wait``, ``runs``, ``show``…)
-1       the run failed or needs attention; ``health`` found the platform degraded
+1       the run failed or needs attention; ``health`` found the platform degraded; a ``verify``
+        check failed (or warned, with ``--strict``)
 2       usage or validation error: bad flags, an unreadable workflow file, the API refused the
         request as given (400, 404, 409, 410, 422 — every problem it listed is printed)
 3       the run was cancelled
@@ -39,7 +40,7 @@ _BY_RUN_STATUS = {
 EPILOG = """\
 exit codes:
   0    the run succeeded, or the command did what it was asked (show without --follow: the run was shown)
-  1    the run failed or needs attention; health found the platform degraded
+  1    the run failed or needs attention; health found the platform degraded; a verify check failed
   2    usage or validation error (bad flags, unreadable file, 400/404/409/410/422 from the API)
   3    the run was cancelled
   4    the run waits for approval and the command stopped waiting (Ctrl-C, approval lapsed, 'no' at approve)

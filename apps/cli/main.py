@@ -68,6 +68,9 @@ def main(
     )
     handler: Callable[[Context, argparse.Namespace], int] = args.handler
     try:
+        prepare = getattr(args, "prepare", None)
+        if prepare is not None:  # a command that sets --url or --api-key itself (verify --stack-outputs)
+            prepare(args, environ, out.stdin)
         url = check_url(args.url)
         with Platform(url, args.api_key, timeout=args.timeout, transport=transport) as platform:
             return handler(Context(platform, out, cli_prefix(url, environ)), args)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from apps.cli.client import DEFAULT_URL, REQUEST_TIMEOUT_SECONDS
-from apps.cli.commands import decide, inspect, platform, run
+from apps.cli.commands import decide, inspect, platform, run, verify
 from apps.cli.exit_codes import EPILOG
 
 PROG = "python -m apps.cli"
@@ -71,6 +71,6 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     _add_global_options(common, None)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (run, inspect, decide, platform):
+    for module in (run, inspect, decide, platform, verify):
         module.add_parsers(subparsers, [common], **formatting)
     return parser

@@ -10,6 +10,9 @@ It serves JSON built with the client's own models from a mutable ``FakeKubeState
     GET   /apis/apps/v1/deployments, /apis/apps/v1/namespaces/{ns}/deployments[/{name}]
     GET   /apis/apps/v1/namespaces/{ns}/deployments/{name}/scale
     PATCH /apis/apps/v1/namespaces/{ns}/deployments/{name}/scale   merge or JSON patch; dryRun=All changes nothing
+    GET   /version, /version/                               the server's VersionInfo (any authenticated caller)
+    GET   /apis/karpenter.sh/v1/nodepools/{name}, /api/v1/namespaces/{ns}/configmaps/{name},
+          /api/v1/namespaces/{ns}/services/{name}[:port]/proxy/{path}    (tests.support.fake_kube_platform)
 
 Like the real API server it answers 401 to a wrong bearer token, 403 (with RBAC's wording) for paths the state
 forbids, 404 Status objects for unknown objects and paths, and 400/422 for bad selectors and patches. Every request
@@ -43,12 +46,14 @@ from kubernetes.client import (
     V1ScaleStatus,
     V1Status,
     V1StatusDetails,
+    VersionInfo,
 )
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from tests.support.fake_kube_platform import get_config_map, get_node_pool, service_proxy
 from tests.support.fake_kube_selectors import (
     SelectorError,
     decode_continue,
@@ -163,6 +168,10 @@ def create_app(kube: FakeKube) -> Starlette:
     ns = "/namespaces/{namespace}"
     routes = [
         Route("/healthz", lambda request: PlainTextResponse("ok")),
+        # A non-resource URL every authenticated caller may read (ClusterRole system:public-info-viewer grants
+        # both spellings; the Python client asks for the second).
+        Route("/version", api(_version, "")),
+        Route("/version/", api(_version, "")),
         Route("/api/v1/pods", api(_list_pods, "pods")),
         Route(f"/api/v1{ns}/pods", api(_list_pods, "pods")),
         Route(f"/api/v1{ns}/pods/{{name}}", api(_get_pod, "pods")),
@@ -178,9 +187,29 @@ def create_app(kube: FakeKube) -> Starlette:
             api(counted_scale, "deployments/scale", "apps"),
             methods=["GET", "PATCH"],
         ),
+        # What pulumi up adds (tests.support.fake_kube_platform): Karpenter, ConfigMaps, the service proxy.
+        Route("/apis/karpenter.sh/v1/nodepools/{name}", api(get_node_pool, "nodepools", "karpenter.sh")),
+        Route(f"/api/v1{ns}/configmaps/{{name}}", api(get_config_map, "configmaps")),
+        Route(f"/api/v1{ns}/services/{{name}}/proxy/{{path:path}}", api(service_proxy, "services/proxy")),
         Route("/{path:path}", api(_no_such_path, ""), methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
     return Starlette(routes=routes)
+
+
+def _version(request: Request, state: FakeKubeState) -> Response:
+    return _json(
+        VersionInfo(
+            major="1",
+            minor="35",
+            git_version="v1.35.0-eks-fake",
+            git_commit="0" * 40,
+            git_tree_state="clean",
+            build_date="2026-01-01T00:00:00Z",
+            go_version="go1.25.0",
+            compiler="gc",
+            platform="linux/amd64",
+        )
+    )
 
 
 def _list_pods(request: Request, state: FakeKubeState) -> Response:

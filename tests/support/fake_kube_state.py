@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kubernetes.client import CoreV1Event, V1Deployment, V1Node, V1Pod, V1PodCondition
+from kubernetes.client import CoreV1Event, V1ConfigMap, V1Deployment, V1Node, V1Pod, V1PodCondition
 
 from tests.support.kube_objects import (
     DEFAULT_IMAGE,
@@ -30,12 +30,31 @@ LogKey = tuple[str, str, str, bool]
 
 
 @dataclass
+class ProxiedService:
+    """A Service the API server's proxy (``/services/{name}[:port]/proxy/{path}``) reaches, and what it answers.
+
+    ``answers`` maps a path (``api/v1/targets``) to the JSON the backend sends; ``ready=False`` plays a Service
+    without ready endpoints, which the API server answers with 503.
+    """
+
+    namespace: str
+    name: str
+    ports: tuple[str, ...]
+    answers: dict[str, Any] = field(default_factory=dict)
+    ready: bool = True
+
+
+@dataclass
 class FakeKubeState:
     pods: list[V1Pod] = field(default_factory=list)
     nodes: list[V1Node] = field(default_factory=list)
     deployments: list[V1Deployment] = field(default_factory=list)
     events: list[CoreV1Event] = field(default_factory=list)
     logs: dict[LogKey, str] = field(default_factory=dict)
+    config_maps: list[V1ConfigMap] = field(default_factory=list)
+    node_pools: list[dict[str, Any]] = field(default_factory=list)
+    """karpenter.sh/v1 NodePools as JSON (the client has no model for custom resources)."""
+    proxied_services: list[ProxiedService] = field(default_factory=list)
     token: str = FAKE_TOKEN
     """The bearer token the API accepts; any other gets 401."""
     forbidden: set[tuple[str, str]] = field(default_factory=set)
