@@ -19,7 +19,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import core_overhead, core_parallel, core_throughput, infra_program, mcp_servers, services, store
+from benchmarks import (
+    core_overhead,
+    core_parallel,
+    core_throughput,
+    infra_program,
+    mcp_servers,
+    services,
+    sql_sandbox,
+    store,
+)
 from benchmarks.machine import describe
 from benchmarks.report import markdown, plots
 from benchmarks.results import Comparison
@@ -31,6 +40,7 @@ COMPARISONS: dict[str, Callable[[bool, Path], Comparison]] = {
     core_throughput.NAME: core_throughput.run,
     services.NAME: services.run,
     store.NAME: store.run,
+    sql_sandbox.NAME: sql_sandbox.run,
     infra_program.NAME: infra_program.run,
 }
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -1,7 +1,9 @@
 """Read-only, bounded SQL over one SQLite file, enforced by SQLite itself rather than by reading the SQL.
 
-Every call opens a fresh connection (calls run in worker threads) with these layers, each of which
-alone stops a write:
+This is the engine; the server runs it only inside worker processes (``worker.py``), which the
+server kills at the deadline whatever SQLite is doing (``pool.py``), because the guards below cannot
+stop SQLite while it compiles a statement. Every call opens a fresh connection with these layers,
+each of which alone stops a write:
 
 - the file is opened with ``mode=ro``, so the pager refuses to write it;
 - an authorizer allows only SELECT, column reads, non-dangerous functions, recursive CTEs and a few
@@ -16,9 +18,13 @@ of a built-in runs to its end first. Two built-ins could make one call long: ``i
 on two values near the size cap (O(n·m): about 5 s at 1 MB, 0.04 s at the 100 kB default), and
 SQLite 3.40's ``printf('%.*c', N, 'x')``, which loops N times after giving up (about 8 s at N = 2e9)
 — so ``printf`` and its alias ``format`` are refused; a model formats values in its answer instead.
+A result also stops growing at ``max_reply_bytes`` (about), and running out of SQLite's heap limit
+(set per worker process, see ``worker.py``) is answered like any other refusal.
 
-Every anticipated failure raises ``ToolError`` whose message says how to correct the call;
-``DatabaseUnavailableError`` (a ``ToolError``) means the file itself cannot be read.
+Every anticipated failure raises ``QueryError`` whose message says how to correct the call;
+``DatabaseUnavailableError`` (a ``QueryError``) means the file itself cannot be read. They are not the
+kit's ``ToolError``, which would import the MCP SDK into every worker (measured: importing the worker
+took 2.2 s and 66 MB with it, 0.8 s and 33 MB without); the pool turns a refusal into a ``ToolError``.
 """
 
 from __future__ import annotations
@@ -31,11 +37,10 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
-from apps.common.tools import ToolError
 from apps.mcp_database import schema_reader
 from apps.mcp_database.models import QueryResult, SchemaResult
 
-__all__ = ["DatabaseUnavailableError", "ReadOnlyDatabase"]
+__all__ = ["DatabaseUnavailableError", "QueryError", "ReadOnlyDatabase"]
 
 Param = str | int | float | bool | bytes | None
 
@@ -89,7 +94,11 @@ REFUSED = (
 )
 
 
-class DatabaseUnavailableError(ToolError):
+class QueryError(Exception):
+    """A call the engine refuses or cannot answer; the message tells a model what to change."""
+
+
+class DatabaseUnavailableError(QueryError):
     """The database file is missing, unreadable or not a database; no query can succeed."""
 
 
@@ -149,9 +158,12 @@ class ReadOnlyDatabase:
         max_value_bytes: int = 100_000,
         max_like_pattern_bytes: int = 100,
         max_params: int = 100,
+        max_reply_bytes: int = 4_000_000,
     ) -> None:
-        if deadline_seconds <= 0 or max_rows < 1 or max_sql_length < 1 or max_value_bytes < 1:
-            raise ValueError("deadline_seconds, max_rows, max_sql_length and max_value_bytes must be positive")
+        if min(deadline_seconds, max_rows, max_sql_length, max_value_bytes, max_reply_bytes) <= 0:
+            raise ValueError(
+                "deadline_seconds, max_rows, max_sql_length, max_value_bytes and max_reply_bytes must be positive"
+            )
         self.path = Path(path)
         self.deadline_seconds = deadline_seconds
         self.max_rows = max_rows
@@ -159,34 +171,53 @@ class ReadOnlyDatabase:
         self.max_value_bytes = max_value_bytes
         self.max_like_pattern_bytes = max_like_pattern_bytes
         self.max_params = max_params
+        self.max_reply_bytes = max_reply_bytes
 
     def query(self, sql: str, params: Sequence[Param] | Mapping[str, Param] | None = None) -> QueryResult:
         """Run one read-only statement with bound parameters; at most ``max_rows`` rows come back."""
         if len(sql) > self.max_sql_length:
-            raise ToolError(
+            raise QueryError(
                 f"The SQL is {len(sql):,} characters; the limit is {self.max_sql_length:,}. "
                 "Shorten it, e.g. pass long values as params."
             )
         if not sql.strip():
-            raise ToolError("The SQL is empty; send one SELECT statement.")
+            raise QueryError("The SQL is empty; send one SELECT statement.")
         started = time.perf_counter()
         with self._session() as (conn, guard, deadline):
             try:
                 cursor = conn.execute(sql, params if params is not None else ())
                 if cursor.description is None:
-                    raise ToolError("The SQL contains no statement that returns rows; send one SELECT statement.")
+                    raise QueryError("The SQL contains no statement that returns rows; send one SELECT statement.")
                 columns = [str(column[0]) for column in cursor.description]
-                fetched = cursor.fetchmany(self.max_rows + 1)
-            except (sqlite3.Error, OverflowError, UnicodeEncodeError) as exc:
+                rows, truncated = self._collect(cursor)
+            except (sqlite3.Error, OverflowError, UnicodeEncodeError, MemoryError) as exc:
                 raise self._translate(exc, guard, deadline) from exc
-        rows = [[_json_safe(value) for value in row] for row in fetched[: self.max_rows]]
         return QueryResult(
             columns=columns,
             rows=rows,
             row_count=len(rows),
-            truncated=len(fetched) > self.max_rows,
+            truncated=truncated,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
         )
+
+    def _collect(self, cursor: sqlite3.Cursor) -> tuple[list[list[Any]], bool]:
+        """Up to ``max_rows`` rows and about ``max_reply_bytes`` of them, row by row: never more in memory."""
+        rows: list[list[Any]] = []
+        size = 0
+        for row in cursor:
+            if len(rows) == self.max_rows:
+                return rows, True
+            converted = [_json_safe(value) for value in row]
+            size += _approximate_size(converted)
+            if size > self.max_reply_bytes:
+                if not rows:
+                    raise QueryError(
+                        f"One row is over the {self.max_reply_bytes:,}-byte limit on a result; select fewer or "
+                        "shorter columns, e.g. substr(column, 1, 1000)."
+                    )
+                return rows, True
+            rows.append(converted)
+        return rows, False
 
     def schema(self, table: str | None = None) -> SchemaResult:
         """Tables and views with columns, keys, indexes and row counts; one table when ``table`` is given."""
@@ -197,10 +228,10 @@ class ReadOnlyDatabase:
                     wanted = [entry for entry in objects if entry.name.lower() == table.lower()]
                     if not wanted:
                         available = ", ".join(entry.name for entry in objects) or "(none)"
-                        raise ToolError(f"Unknown table {table!r}. Available tables and views: {available}.")
+                        raise QueryError(f"Unknown table {table!r}. Available tables and views: {available}.")
                     objects = wanted
                 return SchemaResult(tables=[schema_reader.describe(conn, entry) for entry in objects])
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, MemoryError) as exc:
                 raise self._translate(exc, guard, deadline) from exc
 
     def check(self) -> None:
@@ -229,6 +260,8 @@ class ReadOnlyDatabase:
             yield conn, guard, deadline
 
     def _lock_down(self, conn: sqlite3.Connection, deadline: _Deadline) -> _Guard:
+        # Run-time limits per connection (https://sqlite.org/c3ref/c_limit_attached.html, https://sqlite.org/limits.html);
+        # they bound what a statement may build, not how long it compiles: that is the worker's kill (pool.py).
         for limit, value in (
             (sqlite3.SQLITE_LIMIT_ATTACHED, 0),
             (sqlite3.SQLITE_LIMIT_LENGTH, self.max_value_bytes),
@@ -251,7 +284,7 @@ class ReadOnlyDatabase:
         conn.set_progress_handler(deadline, _PROGRESS_STEPS)
         return guard
 
-    def _translate(self, exc: Exception, guard: _Guard, deadline: _Deadline) -> ToolError:
+    def _translate(self, exc: Exception, guard: _Guard, deadline: _Deadline) -> QueryError:
         """Turn an engine error into a message that tells a model what to change; never a traceback."""
         message = str(exc).rstrip(".")
         code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
@@ -261,52 +294,55 @@ class ReadOnlyDatabase:
             if any(item.startswith("PRAGMA") for item in guard.refused):
                 hint = f" Readable PRAGMAs: {', '.join(sorted(LOOKUP_PRAGMAS))}."
             if all(item.startswith("function ") for item in guard.refused):
-                return ToolError(
+                return QueryError(
                     f"Refused: {refused}: not available here. Select the raw values and format them in your answer."
                 )
-            return ToolError(f"Refused: {refused}. {REFUSED}{hint}")
+            return QueryError(f"Refused: {refused}. {REFUSED}{hint}")
         if code == sqlite3.SQLITE_INTERRUPT and deadline.expired:
-            return ToolError(
+            return QueryError(
                 f"The query timed out after {self.deadline_seconds:.1f} s and was stopped; add a WHERE clause or "
                 "LIMIT, or aggregate over fewer rows."
             )
         # The layers under the authorizer: the read-only pager, the catalogue's own guard, the ATTACH limit.
         if code == sqlite3.SQLITE_READONLY or "may not be modified" in message or "too many attached" in message:
-            return ToolError(REFUSED)
+            return QueryError(REFUSED)
         if code == sqlite3.SQLITE_TOOBIG:
-            return ToolError(
+            return QueryError(
                 f"A string or blob exceeded the {self.max_value_bytes:,}-byte limit on single values; select "
                 "smaller pieces, e.g. substr(column, 1, 1000), or aggregate fewer rows."
             )
         if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-            return ToolError("The database is busy; try the same query again in a moment.")
-        if code == sqlite3.SQLITE_NOMEM:
-            return ToolError("The query ran out of memory; select fewer rows or smaller values.")
+            return QueryError("The database is busy; try the same query again in a moment.")
+        if code == sqlite3.SQLITE_NOMEM or isinstance(exc, MemoryError):  # Python raises MemoryError for NOMEM
+            return QueryError(
+                "The query needed more memory than this server allows and was stopped; simplify it (fewer joins, "
+                "fewer references to each CTE or view), or select fewer rows or smaller values."
+            )
         if code in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_IOERR):
             return DatabaseUnavailableError(f"The database cannot be read: {message}.")
         if isinstance(exc, OverflowError):
-            return ToolError("Parameter error: integers must fit in 64 bits; pass larger numbers as text.")
+            return QueryError("Parameter error: integers must fit in 64 bits; pass larger numbers as text.")
         if isinstance(exc, UnicodeEncodeError):  # JSON may carry lone surrogates, which UTF-8 cannot encode
-            return ToolError("The SQL or a parameter contains invalid Unicode (a lone surrogate); remove it.")
+            return QueryError("The SQL or a parameter contains invalid Unicode (a lone surrogate); remove it.")
         if "null character" in message:
-            return ToolError("The SQL contains a NUL character; remove it or pass the value as a parameter.")
+            return QueryError("The SQL contains a NUL character; remove it or pass the value as a parameter.")
         if "one statement at a time" in message:
-            return ToolError(
+            return QueryError(
                 "Only one SQL statement per call is allowed; send each statement in its own call "
                 "(a trailing semicolon is fine)."
             )
         if isinstance(exc, sqlite3.InterfaceError) or "binding" in message or "too many SQL variables" in message:
-            return ToolError(
+            return QueryError(
                 f"Parameter error: {message}. Pass one value in params per ? placeholder "
                 f"(at most {self.max_params}); ?1, ?2... reuse a value."
             )
         if "LIKE or GLOB pattern too complex" in message:
-            return ToolError(
+            return QueryError(
                 f"A LIKE or GLOB pattern is longer than {self.max_like_pattern_bytes} bytes; use a shorter pattern."
             )
         if code == sqlite3.SQLITE_INTERRUPT:
-            return ToolError("The query was interrupted; try again.")
-        return ToolError(f"SQL error: {message}.{_hint(message)}")
+            return QueryError("The query was interrupted; try again.")
+        return QueryError(f"SQL error: {message}.{_hint(message)}")
 
 
 def _hint(message: str) -> str:
@@ -315,6 +351,11 @@ def _hint(message: str) -> str:
     if message.startswith("no such column"):
         return " Call get_schema with the table name to list its columns."
     return ""
+
+
+def _approximate_size(row: list[Any]) -> int:
+    """About the row's size in JSON, cheaply: text by its length, anything else as a short number."""
+    return sum(len(value) + 3 if isinstance(value, str) else 12 for value in row) + 2
 
 
 def _json_safe(value: Any) -> Any:

@@ -17,3 +17,11 @@ class DatabaseSettings(McpServerSettings):
     query_max_rows: int = Field(default=500, ge=1, le=10_000)
     # The tool schema bounds SQL at 10,000 characters; this can only tighten it.
     query_max_sql_length: int = Field(default=10_000, ge=100, le=10_000)
+    query_workers: int = Field(default=2, ge=1, le=32)
+    """Worker processes that run SQL, one call each at a time; a worker is killed at its call's deadline."""
+    query_worker_memory_mb: int = Field(default=256, ge=128, le=16_384)
+    """Each worker's address-space limit (RLIMIT_AS); SQLite's own heap is held to a quarter of it."""
+    query_queue_limit: int = Field(default=32, ge=0, le=1_000)
+    """Calls that may wait for a free worker; one more is refused at once."""
+    query_queue_seconds: float = Field(default=5.0, gt=0, le=60)
+    """How long a call waits for a free worker before it is refused."""

@@ -1,8 +1,8 @@
 """The database server's tools: the schema, and read-only SQL over the sample shop database.
 
 Parameter annotations become the tools' input schemas and the return models their output schemas,
-so the bounds below are what a model sees. Both tools are synchronous; the SDK runs them in a
-worker thread, and the sandbox opens a fresh read-only connection per call.
+so the bounds below are what a model sees. Both tools await a worker process of the sandbox
+(``pool.py``), which opens a fresh read-only connection per call; nothing touches SQLite here.
 
 Parameters are positional only (``?`` or ``?NNN``): one array keeps the input schema small and
 plain for every model provider, and ``?1`` can be repeated where a name would be reused.
@@ -16,7 +16,7 @@ from pydantic import Field
 
 from apps.common.tools import ToolDef
 from apps.mcp_database.models import QueryResult, SchemaResult
-from apps.mcp_database.sandbox import ReadOnlyDatabase
+from apps.mcp_database.pool import SandboxedDatabase
 
 __all__ = ["MAX_PARAMS", "MAX_SQL_LENGTH", "TABLE_PATTERN", "build_tools"]
 
@@ -50,12 +50,12 @@ ParamsArg = Annotated[
 ]
 
 
-def build_tools(db: ReadOnlyDatabase) -> list[ToolDef]:
-    def get_schema(table: TableArg = None) -> SchemaResult:
-        return db.schema(table)
+def build_tools(db: SandboxedDatabase) -> list[ToolDef]:
+    async def get_schema(table: TableArg = None) -> SchemaResult:
+        return await db.schema(table)
 
-    def execute_query(sql: SqlArg, params: ParamsArg = None) -> QueryResult:
-        return db.query(sql, params)
+    async def execute_query(sql: SqlArg, params: ParamsArg = None) -> QueryResult:
+        return await db.query(sql, params)
 
     return [
         ToolDef(

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.common.tools import ToolError
-from apps.mcp_database.sandbox import ReadOnlyDatabase, _Guard
+from apps.mcp_database.sandbox import QueryError, ReadOnlyDatabase, _Guard
 from tests.apps.mcp_database.conftest import FileState
 
 READ_ONLY = "Only read-only SELECT statements are allowed"
@@ -23,7 +22,7 @@ Params = list[object] | dict[str, object] | None
 
 def refusal(database: ReadOnlyDatabase, file_state: Callable[[], FileState], sql: str, params: Params = None) -> str:
     before = file_state()
-    with pytest.raises(ToolError) as error:
+    with pytest.raises(QueryError) as error:
         database.query(sql, params)  # type: ignore[arg-type]
     assert file_state() == before
     message = str(error.value)

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from apps.common.tools import ToolError
-from apps.mcp_database.sandbox import DatabaseUnavailableError, ReadOnlyDatabase
+from apps.mcp_database.sandbox import DatabaseUnavailableError, QueryError, ReadOnlyDatabase
 
 
 def test_a_plain_query(shared_database: ReadOnlyDatabase, sample_db: Path) -> None:
@@ -67,7 +66,7 @@ def test_parameters_are_bound_not_interpolated(shared_database: ReadOnlyDatabase
 def test_parameter_errors(
     shared_database: ReadOnlyDatabase, sql: str, params: list[object] | dict[str, object], expected: str
 ) -> None:
-    with pytest.raises(ToolError) as error:
+    with pytest.raises(QueryError) as error:
         shared_database.query(sql, params)  # type: ignore[arg-type]
     assert expected in str(error.value)
 
@@ -86,10 +85,20 @@ def test_default_row_cap_is_500(shared_database: ReadOnlyDatabase) -> None:
     assert result.row_count == 500 and result.truncated is True and len(result.columns) == 5
 
 
+def test_a_result_stops_growing_at_the_reply_budget(sample_db: Path) -> None:
+    # Rows of ~1 kB: the budget, not the row cap, ends the result; what came back is a prefix.
+    database = ReadOnlyDatabase(sample_db, max_reply_bytes=10_000)
+    result = database.query("SELECT id, hex(zeroblob(500)) FROM orders ORDER BY id")
+    assert result.truncated is True and 5 <= result.row_count < 10
+    assert [row[0] for row in result.rows] == list(range(1, result.row_count + 1))
+    with pytest.raises(QueryError, match="One row is over the 10,000-byte limit on a result; select fewer or shorter"):
+        database.query("SELECT hex(zeroblob(6000))")
+
+
 def test_deadline_stops_a_long_query(sample_db: Path) -> None:
     database = ReadOnlyDatabase(sample_db, deadline_seconds=0.2)
     started = time.monotonic()
-    with pytest.raises(ToolError) as error:
+    with pytest.raises(QueryError) as error:
         database.query("SELECT count(*) FROM order_items a, order_items b, order_items c")
     elapsed = time.monotonic() - started
     assert "timed out after 0.2 s" in str(error.value) and "WHERE clause or LIMIT" in str(error.value)
@@ -99,7 +108,7 @@ def test_deadline_stops_a_long_query(sample_db: Path) -> None:
 def test_sql_length_limit(shared_database: ReadOnlyDatabase) -> None:
     at_limit = "SELECT 1" + " " * (10_000 - len("SELECT 1"))
     assert shared_database.query(at_limit).rows == [[1]]
-    with pytest.raises(ToolError, match="10,001 characters; the limit is 10,000"):
+    with pytest.raises(QueryError, match="10,001 characters; the limit is 10,000"):
         shared_database.query(at_limit + " ")
 
 
@@ -143,7 +152,7 @@ def test_lookup_pragmas_and_json_table_functions_work(shared_database: ReadOnlyD
     ],
 )
 def test_errors_say_how_to_fix_the_call(shared_database: ReadOnlyDatabase, sql: str, expected: str) -> None:
-    with pytest.raises(ToolError) as error:
+    with pytest.raises(QueryError) as error:
         shared_database.query(sql)
     assert expected in str(error.value)
     assert "Traceback" not in str(error.value)
@@ -206,7 +215,7 @@ def test_schema_columns_defaults_and_nullability(shared_database: ReadOnlyDataba
 
 
 def test_schema_unknown_table_names_the_tables(shared_database: ReadOnlyDatabase) -> None:
-    with pytest.raises(ToolError) as error:
+    with pytest.raises(QueryError) as error:
         shared_database.schema("order")
     assert (
         str(error.value)
