@@ -47,8 +47,7 @@ app_roles = AppRoles(
         service_accounts=config.apps.service_accounts,
         runs_table_arn=state.runs_table_arn,
         kv_table_arn=state.kv_table_arn,
-        bedrock_model_arns=config.apps.bedrock_model_arns,
-        s3_buckets=config.apps.s3_buckets,
+        bedrock=config.apps.bedrock,
         glue_jobs=config.apps.glue_jobs,
     ),
 )
@@ -75,13 +74,16 @@ alb_controller = AlbController(
         cluster_ready=cluster.ready,
     ),
 )
+# What may run on Karpenter's nodes waits for its NodePool, so `pulumi destroy` removes it before Karpenter
+# drains and terminates those nodes (and before the EBS CSI driver goes, which deletes Prometheus's volume).
+workloads_ready = [*cluster.ready, *karpenter.capacity]
 monitoring = Monitoring(
     f"{name}-monitoring",
     MonitoringArgs(
         config=config.monitoring,
         vpc_cidr=network.vpc_cidr,
         provider=cluster.provider,
-        cluster_ready=cluster.ready,
+        cluster_ready=workloads_ready,
         ingress_controller=alb_controller.release,
     ),
 )
@@ -92,14 +94,14 @@ platform = Platform(
         apps=config.apps,
         ingress=config.ingress,
         region=config.region,
-        vpc_cidr=str(config.network.vpc_cidr),
+        service_cidr=config.cluster.service_ipv4_cidr,
         load_balancer_cidrs=load_balancer_cidrs(config.ingress, config.network.plan),
         runs_table_name=state.runs_table_name,
         kv_table_name=state.kv_table_name,
         images=images.references,
         version=images.tag,
         provider=cluster.provider,
-        cluster_ready=cluster.ready,
+        cluster_ready=workloads_ready,
         identities=[app_roles],
         ingress_controller=alb_controller.release,
         monitoring=monitoring.release,
@@ -112,6 +114,7 @@ pulumi.export("privateSubnetIds", network.private_subnet_ids)
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("grafanaUrl", monitoring.grafana_url)
+pulumi.export("grafanaPortForward", monitoring.grafana_port_forward)
 pulumi.export("grafanaAdminPassword", monitoring.grafana_admin_password)
 pulumi.export("runsTableName", state.runs_table_name)
 pulumi.export("kvTableName", state.kv_table_name)

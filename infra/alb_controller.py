@@ -20,8 +20,11 @@ from infra.charts import ALB_CONTROLLER
 from infra.identities import ALB_CONTROLLER as SERVICE_ACCOUNT
 from infra.pod_identity import PodIdentityRole, PodIdentityRoleArgs
 
-__all__ = ["POLICY_FILE", "AlbController", "AlbControllerArgs", "controller_policy"]
+__all__ = ["POLICY_FILE", "SERVICE_MUTATOR_WEBHOOK_VALUE", "AlbController", "AlbControllerArgs", "controller_policy"]
 
+# The chart value that registers the `mservice.elbv2.k8s.aws` webhook (helm/aws-load-balancer-controller,
+# templates/webhook.yaml, chart 3.5.0); tests/infra/test_upstream_alb_webhook.py holds the upstream facts.
+SERVICE_MUTATOR_WEBHOOK_VALUE = "enableServiceMutatorWebhook"
 POLICY_FILE = Path(__file__).parent / "policies" / f"aws-load-balancer-controller-v{ALB_CONTROLLER.version}.json"
 
 
@@ -68,6 +71,11 @@ class AlbController(pulumi.ComponentResource):
                 "region": args.region,
                 "vpcId": args.vpc_id,
                 "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT.name},
+                # On by default in the chart: a Service-mutating webhook (failurePolicy Fail, every namespace)
+                # that rejects every Service created while the controller's pods are still starting, so
+                # the other charts and the platform's Services raced it. It only makes this controller the
+                # default for Services of type LoadBalancer, and there are none here.
+                SERVICE_MUTATOR_WEBHOOK_VALUE: False,
             },
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[role, *args.cluster_ready]),
         )

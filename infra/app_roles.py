@@ -12,6 +12,7 @@ from typing import Any
 
 import pulumi
 
+from infra.bedrock_access import BedrockModelAccess
 from infra.iam import AwsContext, document, policy_json, statement
 from infra.identities import AppServiceAccounts
 from infra.pod_identity import PodIdentityRole, PodIdentityRoleArgs
@@ -26,17 +27,18 @@ class AppRolesArgs:
     service_accounts: AppServiceAccounts
     runs_table_arn: pulumi.Input[str]
     kv_table_arn: pulumi.Input[str]
-    bedrock_model_arns: Sequence[str]
-    s3_buckets: Sequence[str]
+    # The configured model's grants (infra/bedrock_access.py): profile and foundation models in every Region.
+    bedrock: BedrockModelAccess
+    # Exact Glue job names aws-mcp may start and inspect; empty: it may only list job definitions.
     glue_jobs: Sequence[str]
 
 
-def _bedrock(model_arns: Sequence[str]) -> dict[str, Any]:
+def _bedrock(model_arns: Sequence[pulumi.Input[str]]) -> dict[str, Any]:
     # Converse is authorised as InvokeModel; streaming is not used by the services.
     return statement("InvokeConfiguredModels", ["bedrock:InvokeModel"], list(model_arns))
 
 
-def agent_core_policy(runs_table_arn: pulumi.Input[str], model_arns: Sequence[str]) -> dict[str, Any]:
+def agent_core_policy(runs_table_arn: pulumi.Input[str], model_arns: Sequence[pulumi.Input[str]]) -> dict[str, Any]:
     index_arn = pulumi.Output.concat(runs_table_arn, "/index/*")
     return document(
         _bedrock(model_arns),
@@ -49,8 +51,10 @@ def agent_core_policy(runs_table_arn: pulumi.Input[str], model_arns: Sequence[st
 
 
 def aws_mcp_policy(
-    ctx: AwsContext, model_arns: Sequence[str], buckets: Sequence[str], glue_jobs: Sequence[str]
+    ctx: AwsContext, model_arns: Sequence[pulumi.Input[str]], glue_jobs: Sequence[str]
 ) -> dict[str, Any]:
+    """Exactly the actions aws-mcp's tools call (each named in its `aws_errors(...)`): S3 only lists buckets,
+    so no bucket or object is readable, let alone writable; Glue jobs start only where named."""
     p = ctx.partition
     job_arns = [pulumi.Output.concat(f"arn:{p}:glue:{ctx.region}:", ctx.account_id, f":job/{job}") for job in glue_jobs]
     statements = [
@@ -62,11 +66,6 @@ def aws_mcp_policy(
     ]
     if job_arns:
         statements.append(statement("RunGlueJobs", ["glue:StartJobRun", "glue:GetJobRun"], job_arns))
-    if buckets:
-        statements.append(statement("ListObjects", ["s3:ListBucket"], [f"arn:{p}:s3:::{b}" for b in buckets]))
-        statements.append(
-            statement("ReadWriteObjects", ["s3:GetObject", "s3:PutObject"], [f"arn:{p}:s3:::{b}/*" for b in buckets])
-        )
     return document(*statements)
 
 
@@ -87,11 +86,12 @@ class AppRoles(pulumi.ComponentResource):
     def __init__(self, name: str, args: AppRolesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agentic:apps:AppRoles", name, None, opts)
         accounts = args.service_accounts
+        model_arns = args.bedrock.invoke_arns(args.context.partition, args.context.account_id)
         policies = {
-            "agent-core": (accounts.agent_core, agent_core_policy(args.runs_table_arn, args.bedrock_model_arns)),
+            "agent-core": (accounts.agent_core, agent_core_policy(args.runs_table_arn, model_arns)),
             "aws-mcp": (
                 accounts.aws_mcp,
-                aws_mcp_policy(args.context, args.bedrock_model_arns, args.s3_buckets, args.glue_jobs),
+                aws_mcp_policy(args.context, model_arns, args.glue_jobs),
             ),
             "custom-mcp": (accounts.custom_mcp, custom_mcp_policy(args.kv_table_arn)),
         }

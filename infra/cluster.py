@@ -120,6 +120,10 @@ class Cluster(pulumi.ComponentResource):
                 authentication_mode="API",
                 bootstrap_cluster_creator_admin_permissions=cfg.creator_admin,
             ),
+            # Explicit rather than EKS's pick: NetworkPolicies must name the API server's Service address.
+            kubernetes_network_config=aws.eks.ClusterKubernetesNetworkConfigArgs(
+                ip_family="ipv4", service_ipv4_cidr=str(cfg.service_ipv4_cidr)
+            ),
             bootstrap_self_managed_addons=False,
             enabled_cluster_log_types=list(cfg.log_types),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_policy, log_group]),

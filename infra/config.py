@@ -16,6 +16,7 @@ from types import MappingProxyType
 
 import pulumi
 
+from infra.bedrock_access import DEFAULT_MODEL_ID, BedrockAccessError, BedrockModelAccess, model_access
 from infra.cidr import CidrError, SubnetPlan, check_plan, compute_plan, parse_cidr
 from infra.config_reader import PROJECT, ConfigError, RawGetter, Reader
 from infra.identities import K8S_ADMIN_NAMESPACE, AppServiceAccounts
@@ -38,8 +39,8 @@ _BEDROCK_ARN = re.compile(
     r"(foundation-model|inference-profile|application-inference-profile)/[A-Za-z0-9._:/-]+$"
 )
 _ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$")
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_GLUE_JOB = re.compile(r"^[A-Za-z0-9_.*?-]{1,255}$")
+# Exact Glue job names: no wildcards, so every job aws-mcp may start is named in the stack's config.
+_GLUE_JOB = re.compile(r"^[A-Za-z0-9_.-]{1,255}$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 # A non-negative Kubernetes quantity (the pattern Karpenter's CRD uses, minus the sign).
 _QUANTITY = re.compile(
@@ -53,6 +54,11 @@ _ADDON_VERSION = re.compile(r"^v[0-9]+\.[0-9]+\.[0-9]+-eksbuild\.[0-9]+$")
 _BEDROCK_MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,2047}$")
 # The AWS Load Balancer Controller's IngressGroup names: lower-case letters, digits, '-' and '.'.
 _ALB_GROUP = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$")
+
+# What EKS picks by itself for a VPC in 10.0.0.0/8, stated explicitly: the API server's Service address (the
+# first one) is written into NetworkPolicies, so it must be known, not discovered after the cluster exists.
+DEFAULT_SERVICE_CIDR = "172.20.0.0/16"
+_PRIVATE_BLOCKS = tuple(IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 ADDONS = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver")
@@ -88,6 +94,9 @@ class ClusterConfig:
     admin_principal_arns: tuple[str, ...]
     creator_admin: bool
     addon_versions: Mapping[str, str]
+    # Where Kubernetes takes Service ClusterIPs from; the `kubernetes` Service (the API server) gets its first
+    # address, which NetworkPolicies must allow (infra/network_policies.py).
+    service_ipv4_cidr: IPv4Network
 
 
 @dataclass(frozen=True)
@@ -97,17 +106,21 @@ class KarpenterConfig:
     cpu_limit: str
     memory_limit: str
     ami_alias: str
+    # Create the account-wide EC2 Spot service-linked role (AWSServiceRoleForEC2Spot) in this stack; off by
+    # default because creating it fails where it exists already (the preflight checks for it).
+    create_spot_service_linked_role: bool
 
 
 @dataclass(frozen=True)
 class AppsConfig:
     namespace: str
     service_accounts: AppServiceAccounts
-    bedrock_model_arns: tuple[str, ...]
-    s3_buckets: tuple[str, ...]
+    # Glue jobs aws-mcp may start and inspect (exact names); empty: it may only list job definitions.
     glue_jobs: tuple[str, ...]
-    # What agent-core asks Bedrock for (AGENTIC_BEDROCK_MODEL_ID); one of bedrock_model_arns covers it.
+    # What agent-core reasons with and aws-mcp defaults to (AGENTIC_BEDROCK_MODEL_ID), in one place.
     bedrock_model_id: str
+    # What the two roles must be granted to invoke it (and any extra ARNs from bedrockModelArns).
+    bedrock: BedrockModelAccess
     # Where k8s-mcp may scale deployments (AGENTIC_SCALABLE_NAMESPACES, and one Role in each).
     scalable_namespaces: tuple[str, ...]
 
@@ -154,11 +167,11 @@ def parse_config(get: RawGetter) -> PlatformConfig:
     """Build the configuration from raw values (`get("project:key")` → string or None), or raise ConfigError."""
     r = Reader(get)
     config = PlatformConfig(
-        region=r.text("aws:region", pattern=_REGION, hint="expected a region such as us-west-2"),
-        network=_network(r),
-        cluster=_cluster(r),
+        region=(region := r.text("aws:region", pattern=_REGION, hint="expected a region such as us-west-2")),
+        network=(network := _network(r)),
+        cluster=_cluster(r, network.vpc_cidr),
         karpenter=_karpenter(r),
-        apps=_apps(r),
+        apps=_apps(r, region),
         ingress=_ingress(r),
         state=StateConfig(deletion_protection=r.boolean("stateDeletionProtection", True)),
         monitoring=_monitoring(r),
@@ -210,7 +223,7 @@ def _network(r: Reader) -> NetworkConfig:
     return NetworkConfig(vpc_cidr=vpc, az_count=az_count, nat_per_az=nat == "perAz", plan=plan)
 
 
-def _cluster(r: Reader) -> ClusterConfig:
+def _cluster(r: Reader, vpc: IPv4Network) -> ClusterConfig:
     desired = r.integer("nodeDesiredSize", 2, minimum=0, maximum=450)
     minimum = r.integer("nodeMinSize", 2, minimum=0, maximum=450)
     maximum = r.integer("nodeMaxSize", 3, minimum=1, maximum=450)
@@ -221,7 +234,8 @@ def _cluster(r: Reader) -> ClusterConfig:
     node_group = NodeGroupConfig(
         instance_types=r.strings(
             "nodeInstanceTypes",
-            ("t3.medium",),
+            # t3.large: 35 pods a node (t3.medium: 17); tests/infra/test_upstream_capacity.py counts why.
+            ("t3.large",),
             pattern=_INSTANCE_TYPE,
             min_items=1,
             hint="expected an EC2 instance type such as t3.medium",
@@ -252,7 +266,27 @@ def _cluster(r: Reader) -> ClusterConfig:
         ),
         creator_admin=r.boolean("clusterCreatorAdmin", True),
         addon_versions=MappingProxyType(addon_versions),
+        service_ipv4_cidr=_service_cidr(r, vpc),
     )
+
+
+def _service_cidr(r: Reader, vpc: IPv4Network) -> IPv4Network:
+    """EKS's rules for kubernetesNetworkConfig.serviceIpv4Cidr (API reference, KubernetesNetworkConfigRequest):
+    inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, between /24 and /12, not overlapping the VPC. It can
+    only be chosen when the cluster is created."""
+    text = r.text("serviceIpv4Cidr", DEFAULT_SERVICE_CIDR)
+    try:
+        cidr = parse_cidr(text)
+    except CidrError as exc:
+        r.fail("serviceIpv4Cidr", str(exc))
+        return IPv4Network(DEFAULT_SERVICE_CIDR)
+    if not any(cidr.subnet_of(block) for block in _PRIVATE_BLOCKS):
+        r.fail("serviceIpv4Cidr", f"{cidr} must lie in 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
+    if not 12 <= cidr.prefixlen <= 24:
+        r.fail("serviceIpv4Cidr", f"{cidr} must be between /12 and /24 (EKS's limits)")
+    if cidr.overlaps(vpc):
+        r.fail("serviceIpv4Cidr", f"{cidr} overlaps the VPC ({vpc}); choose another block, e.g. 10.100.0.0/16")
+    return cidr
 
 
 def _retention(r: Reader) -> int:
@@ -277,45 +311,57 @@ def _karpenter(r: Reader) -> KarpenterConfig:
         ami_alias=r.text(
             "karpenterAmiAlias", "al2023@latest", pattern=_AMI_ALIAS, hint="expected al2023@latest or al2023@vYYYYMMDD"
         ),
+        create_spot_service_linked_role=r.boolean("createSpotServiceLinkedRole", False),
     )
 
 
-def _apps(r: Reader) -> AppsConfig:
+def _apps(r: Reader, region: str | None) -> AppsConfig:
     namespace = r.text("appsNamespace", "agentic", pattern=_DNS_LABEL, hint="expected a DNS-1123 label")
     if namespace == K8S_ADMIN_NAMESPACE or namespace.startswith("kube-"):
         r.fail("appsNamespace", f"{namespace!r} is reserved")
-    model_arns = r.strings(
+    extra_model_arns = r.strings(
         "bedrockModelArns",
         (),
         pattern=_BEDROCK_ARN,
-        min_items=1,
         hint="expected a foundation-model or inference-profile ARN",
+    )
+    model_id = r.text(
+        "bedrockModelId", DEFAULT_MODEL_ID, pattern=_BEDROCK_MODEL_ID, hint="expected a model or profile id"
     )
     scalable = r.strings("scalableNamespaces", (), pattern=_DNS_LABEL, hint="expected a namespace name")
     for name in scalable:
         if name == K8S_ADMIN_NAMESPACE or name.startswith("kube-"):
             # The model must not be able to scale the cluster's own controllers or the server that scales.
             r.fail("scalableNamespaces", f"{name!r} may not be scaled by k8s-mcp")
+    if r.strings("awsMcpS3Buckets", ()):
+        # Retired: it granted object reads and writes that no aws-mcp tool makes (apps/mcp_aws/s3.py only
+        # lists buckets), so a stack that still sets it learns why instead of silently losing access.
+        r.fail(
+            "awsMcpS3Buckets",
+            "is no longer read: aws-mcp's only S3 tool lists buckets (s3:ListAllMyBuckets), so no bucket or "
+            "object access is granted; remove the key",
+        )
     return AppsConfig(
         namespace=namespace,
         service_accounts=AppServiceAccounts.in_namespace(namespace),
-        bedrock_model_arns=model_arns,
-        s3_buckets=r.strings("awsMcpS3Buckets", (), pattern=_BUCKET, hint="expected an S3 bucket name"),
-        glue_jobs=r.strings("awsMcpGlueJobs", ("*",), pattern=_GLUE_JOB, hint="expected a Glue job name or glob"),
-        bedrock_model_id=_model_id(r, model_arns),
+        glue_jobs=r.strings(
+            "awsMcpGlueJobs", (), pattern=_GLUE_JOB, hint="expected an exact Glue job name (no wildcards)"
+        ),
+        bedrock_model_id=model_id,
+        bedrock=_bedrock_access(r, model_id, region, extra_model_arns),
         scalable_namespaces=scalable,
     )
 
 
-def _model_id(r: Reader, model_arns: tuple[str, ...]) -> str:
-    """The configured id, or the first ARN's; either way one the agent-core role may invoke."""
-    ids = [arn.split("/", 1)[1] for arn in model_arns if "/" in arn]
-    model_id = r.text(
-        "bedrockModelId", ids[0] if ids else "", pattern=_BEDROCK_MODEL_ID, hint="expected a model or profile id"
-    )
-    if model_id and model_arns and model_id not in (*model_arns, *ids):
-        r.fail("bedrockModelId", f"{model_id!r} is not covered by bedrockModelArns, so agent-core could not invoke it")
-    return str(model_id)
+def _bedrock_access(r: Reader, model_id: str, region: str | None, extra_arns: tuple[str, ...]) -> BedrockModelAccess:
+    """The grants the model needs from this Region; a model the roles could not invoke is refused here."""
+    if region is None or not _REGION.match(region):
+        return model_access(DEFAULT_MODEL_ID, "us-west-2")  # aws:region is reported already
+    try:
+        return model_access(model_id, region, extra_arns)
+    except BedrockAccessError as exc:
+        r.fail("bedrockModelId", str(exc))
+        return model_access(DEFAULT_MODEL_ID, "us-west-2")
 
 
 def _ingress(r: Reader) -> IngressConfig:

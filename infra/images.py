@@ -58,24 +58,24 @@ def content_tag(root: Path = ROOT) -> str:
 
 
 def lifecycle_policy() -> dict[str, Any]:
-    """Untagged layers (superseded multi-arch indexes, failed pushes) go after a day; the last N tags stay."""
+    """The last N tagged images stay; nothing is selected by being untagged.
+
+    The manifests inside an image index (one per platform, and buildx's attestation manifests) are stored as
+    untagged images of their own, and ECR's rules do not follow an index to its children: a rule on
+    `untagged` (or a count over `any`, which counts them too) could expire the child of a tag still in use,
+    and pods would fail to pull it. Counting only tagged images never selects a child.
+    """
     return {
         "rules": [
             {
                 "rulePriority": 1,
-                "description": "expire untagged images after a day",
+                "description": f"keep the last {TAGGED_IMAGES_KEPT} tagged images",
                 "selection": {
-                    "tagStatus": "untagged",
-                    "countType": "sinceImagePushed",
-                    "countUnit": "days",
-                    "countNumber": 1,
+                    "tagStatus": "tagged",
+                    "tagPatternList": ["*"],
+                    "countType": "imageCountMoreThan",
+                    "countNumber": TAGGED_IMAGES_KEPT,
                 },
-                "action": {"type": "expire"},
-            },
-            {
-                "rulePriority": 2,
-                "description": f"keep the last {TAGGED_IMAGES_KEPT} images",
-                "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": TAGGED_IMAGES_KEPT},
                 "action": {"type": "expire"},
             },
         ]
@@ -141,8 +141,11 @@ class Images(pulumi.ComponentResource):
                 f"{name}-{image}-image",
                 context=docker_build.BuildContextArgs(location=args.context),
                 dockerfile=docker_build.DockerfileArgs(location=os.path.join(args.context, dockerfile)),
-                # The nodes are amd64 (the Karpenter NodePool and the managed node group).
+                # The nodes are amd64 (the Karpenter NodePool and the managed node group). One platform and the
+                # provider's embedded build (not `exec`, which runs the buildx CLI and its default provenance
+                # attestation) push a single image manifest: no index, no untagged children.
                 platforms=[docker_build.Platform.LINUX_AMD64],
+                exec_=False,
                 tags=[pulumi.Output.concat(repository.repository_url, ":", args.tag)],
                 labels={"org.opencontainers.image.version": args.tag, "org.opencontainers.image.title": image},
                 push=True,

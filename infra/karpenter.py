@@ -20,10 +20,28 @@ from infra.identities import KARPENTER as SERVICE_ACCOUNT
 from infra.karpenter_policy import controller_policy, queue_policy
 from infra.pod_identity import PodIdentityRole, PodIdentityRoleArgs
 
-__all__ = ["INTERRUPTION_EVENTS", "Karpenter", "KarpenterArgs", "ec2_node_class_spec", "node_pool_spec"]
+__all__ = [
+    "DRAIN_LIMIT",
+    "INTERRUPTION_EVENTS",
+    "NODE_DELETE_TIMEOUT",
+    "SPOT_SERVICE",
+    "Karpenter",
+    "KarpenterArgs",
+    "ec2_node_class_spec",
+    "node_pool_spec",
+]
 
 NODE_CLASS = "default"
 NODE_POOL = "default"
+# How long Karpenter may spend draining one of its nodes before it stops honouring PDBs and terminates it
+# (NodePool spec.template.spec.terminationGracePeriod): a drain, and so `pulumi destroy`, always ends.
+DRAIN_LIMIT = "30m"
+# How long `pulumi destroy` waits for the NodePool and the EC2NodeClass to disappear. pulumi-kubernetes
+# deletes them in the foreground and waits, 5 minutes unless told otherwise; they go only once Karpenter has
+# drained and terminated every instance it launched (the NodeClaims' and the EC2NodeClass's finalizers).
+NODE_DELETE_TIMEOUT = "45m"
+# The service whose service-linked role (AWSServiceRoleForEC2Spot) EC2 needs before any Spot launch.
+SPOT_SERVICE = "spot.amazonaws.com"
 # What Karpenter reacts to before AWS takes a node away: the five events the terraform-aws-modules module routes.
 INTERRUPTION_EVENTS = {
     "health": ("aws.health", "AWS Health Event"),
@@ -82,6 +100,7 @@ def node_pool_spec(cfg: KarpenterConfig) -> dict[str, Any]:
                 ],
                 # 90 days: nodes pick up new AMIs and patches at least this often.
                 "expireAfter": "2160h",
+                "terminationGracePeriod": DRAIN_LIMIT,
             }
         },
         "disruption": {"consolidationPolicy": "WhenEmptyOrUnderutilized", "consolidateAfter": "30s"},
@@ -92,6 +111,9 @@ def node_pool_spec(cfg: KarpenterConfig) -> dict[str, Any]:
 class Karpenter(pulumi.ComponentResource):
     node_role_name: pulumi.Output[str]
     queue_name: pulumi.Output[str]
+    # The NodePool and EC2NodeClass: whatever may run on Karpenter's nodes depends on these, so
+    # `pulumi destroy` removes it before Karpenter drains and terminates the nodes.
+    capacity: list[pulumi.Resource]
 
     def __init__(self, name: str, args: KarpenterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agentic:karpenter:Karpenter", name, None, opts)
@@ -172,6 +194,9 @@ class Karpenter(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[crds, controller])),
         )
 
+        # Both are deleted before the release (they depend on it), so the controller is still running to
+        # drain and terminate its instances; otherwise they would outlive the stack.
+        waits_for_nodes = pulumi.CustomTimeouts(delete=NODE_DELETE_TIMEOUT)
         node_class = k8s.apiextensions.CustomResource(
             f"{name}-node-class",
             api_version="karpenter.k8s.aws/v1",
@@ -179,17 +204,33 @@ class Karpenter(pulumi.ComponentResource):
             metadata={"name": NODE_CLASS},
             spec=ec2_node_class_spec(args.cluster_name, node_role.name, args.config.ami_alias),
             opts=pulumi.ResourceOptions(
-                parent=self, provider=args.provider, depends_on=[release, access_entry, *node_policies]
+                parent=self,
+                provider=args.provider,
+                depends_on=[release, access_entry, *node_policies],
+                custom_timeouts=waits_for_nodes,
             ),
         )
-        k8s.apiextensions.CustomResource(
+        pool_needs: list[pulumi.Resource] = [release, node_class]
+        if args.config.create_spot_service_linked_role and "spot" in args.config.capacity_types:
+            # Account-wide and shared with anything else that launches Spot: kept when the stack goes.
+            pool_needs.append(
+                aws.iam.ServiceLinkedRole(
+                    f"{name}-spot-service-linked-role",
+                    aws_service_name=SPOT_SERVICE,
+                    opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+                )
+            )
+        node_pool = k8s.apiextensions.CustomResource(
             f"{name}-node-pool",
             api_version="karpenter.sh/v1",
             kind="NodePool",
             metadata={"name": NODE_POOL},
             spec=node_pool_spec(args.config),
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[release, node_class]),
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=args.provider, depends_on=pool_needs, custom_timeouts=waits_for_nodes
+            ),
         )
+        self.capacity = [node_class, node_pool]
 
         self.node_role_name = node_role.name
         self.node_role_arn = node_role.arn

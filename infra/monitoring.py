@@ -19,7 +19,17 @@ from infra.charts import KUBE_PROMETHEUS_STACK, METRICS_SERVER
 from infra.config import MonitoringConfig
 from infra.ingress import listener_annotations
 
-__all__ = ["DASHBOARD_LABEL", "NAMESPACE", "Monitoring", "MonitoringArgs", "grafana_ingress_manifest", "stack_values"]
+__all__ = [
+    "COMPONENT_RESOURCES",
+    "DASHBOARD_LABEL",
+    "GRAFANA_LOCAL_PORT",
+    "NAMESPACE",
+    "Monitoring",
+    "MonitoringArgs",
+    "grafana_ingress_manifest",
+    "grafana_port_forward",
+    "stack_values",
+]
 
 NAMESPACE = "monitoring"
 RELEASE = "kube-prometheus-stack"
@@ -28,6 +38,30 @@ GRAFANA_SECRET = "grafana-admin"  # noqa: S105 - the Secret's name, not its cont
 STORAGE_CLASS = "gp3"
 # The label Grafana's dashboard sidecar watches for in this namespace (set explicitly below, not left to the chart).
 DASHBOARD_LABEL = {"grafana_dashboard": "1"}
+GRAFANA_LOCAL_PORT = 3000
+# How long `pulumi destroy` waits for the release (helm uninstall) and the namespace (its PVCs) to go.
+DELETE_TIMEOUT = "20m"
+
+
+def _resources(cpu: str, memory: str, memory_limit: str) -> dict[str, Any]:
+    # A memory limit (the kernel kills past it) but no CPU limit (throttling only adds latency).
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory_limit}}
+
+
+# Every container kube-prometheus-stack 88.5.3 runs leaves `resources: {}` by default: without requests the
+# scheduler packs them blind onto the system nodes, and Prometheus grows with the series it holds. Value path
+# in the chart's values → requests and limits.
+COMPONENT_RESOURCES: dict[tuple[str, ...], dict[str, Any]] = {
+    ("prometheus", "prometheusSpec", "resources"): _resources("200m", "1Gi", "2Gi"),
+    ("alertmanager", "alertmanagerSpec", "resources"): _resources("20m", "64Mi", "128Mi"),
+    ("prometheusOperator", "resources"): _resources("50m", "128Mi", "256Mi"),
+    ("prometheusOperator", "prometheusConfigReloader", "resources"): _resources("10m", "32Mi", "64Mi"),
+    ("prometheusOperator", "admissionWebhooks", "patch", "resources"): _resources("10m", "32Mi", "64Mi"),
+    ("grafana", "resources"): _resources("100m", "256Mi", "512Mi"),
+    ("grafana", "sidecar", "resources"): _resources("10m", "64Mi", "128Mi"),
+    ("kube-state-metrics", "resources"): _resources("20m", "64Mi", "256Mi"),
+    ("prometheus-node-exporter", "resources"): _resources("20m", "32Mi", "64Mi"),
+}
 
 
 @dataclass
@@ -48,11 +82,14 @@ def stack_values(cfg: MonitoringConfig) -> dict[str, Any]:
             "resources": {"requests": {"storage": size}},
         }
 
-    return {
+    values: dict[str, Any] = {
         "prometheus": {
             "prometheusSpec": {
                 "retention": cfg.prometheus_retention,
                 "storageSpec": {"volumeClaimTemplate": {"spec": volume(cfg.prometheus_storage)}},
+                # The StatefulSet's claim goes with it (helm uninstall), while the EBS CSI driver still runs
+                # to delete the volume; by default (Retain) the claim, and its EBS volume, would stay behind.
+                "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Delete", "whenScaled": "Retain"},
                 **{
                     f"{kind}SelectorNilUsesHelmValues": False
                     for kind in ("serviceMonitor", "podMonitor", "rule", "probe", "scrapeConfig")
@@ -86,6 +123,17 @@ def stack_values(cfg: MonitoringConfig) -> dict[str, Any]:
         "kubeEtcd": {"enabled": False},
         "kubeProxy": {"enabled": False},
     }
+    for path, resources in COMPONENT_RESOURCES.items():
+        target = values
+        for key in path[:-1]:
+            target = target.setdefault(key, {})
+        target[path[-1]] = resources
+    return values
+
+
+def grafana_port_forward() -> str:
+    """The command that makes Grafana reachable at http://localhost:3000 from the operator's machine."""
+    return f"kubectl --namespace {NAMESPACE} port-forward service/{GRAFANA_SERVICE} {GRAFANA_LOCAL_PORT}:80"
 
 
 def grafana_ingress_manifest(cfg: MonitoringConfig, vpc_cidr: str) -> dict[str, Any]:
@@ -120,7 +168,9 @@ def grafana_ingress_manifest(cfg: MonitoringConfig, vpc_cidr: str) -> dict[str, 
 
 
 class Monitoring(pulumi.ComponentResource):
+    # Where a person opens Grafana: the ALB's URL, or http://localhost:3000 through grafana_port_forward.
     grafana_url: pulumi.Output[str]
+    grafana_port_forward: pulumi.Output[str]
     grafana_admin_password: pulumi.Output[str]
     # The Prometheus Operator's CRDs (ServiceMonitor) and Grafana exist once this release does.
     release: k8s.helm.v3.Release
@@ -140,7 +190,10 @@ class Monitoring(pulumi.ComponentResource):
                     "pod-security.kubernetes.io/warn": "baseline",
                 },
             },
-            opts=in_cluster,
+            # Deleting it deletes whatever claims are left in it, while the EBS CSI driver still runs.
+            opts=pulumi.ResourceOptions.merge(
+                in_cluster, pulumi.ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(delete=DELETE_TIMEOUT))
+            ),
         )
         password = random.RandomPassword(
             f"{name}-grafana-admin",
@@ -166,7 +219,13 @@ class Monitoring(pulumi.ComponentResource):
             release_name=RELEASE,
             namespace=NAMESPACE,
             values=stack_values(cfg),
-            opts=pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[namespace, admin_secret])),
+            opts=pulumi.ResourceOptions.merge(
+                in_cluster,
+                pulumi.ResourceOptions(
+                    depends_on=[namespace, admin_secret],
+                    custom_timeouts=pulumi.CustomTimeouts(delete=DELETE_TIMEOUT),
+                ),
+            ),
         )
 
         if cfg.grafana_exposure == "alb":
@@ -181,10 +240,18 @@ class Monitoring(pulumi.ComponentResource):
             scheme = "https" if cfg.certificate_arn else "http"
             self.grafana_url = ingress.status.apply(lambda status: _ingress_url(scheme, status))
         else:
-            self.grafana_url = pulumi.Output.from_input(f"http://{GRAFANA_SERVICE}.{NAMESPACE}.svc.cluster.local")
+            # A ClusterIP Service has no address outside the cluster: the URL is the port-forward's.
+            self.grafana_url = pulumi.Output.from_input(f"http://localhost:{GRAFANA_LOCAL_PORT}")
+        self.grafana_port_forward = pulumi.Output.from_input(grafana_port_forward())
         self.grafana_admin_password = secret_password
         self.release = stack
-        self.register_outputs({"grafanaUrl": self.grafana_url, "grafanaAdminPassword": self.grafana_admin_password})
+        self.register_outputs(
+            {
+                "grafanaUrl": self.grafana_url,
+                "grafanaPortForward": self.grafana_port_forward,
+                "grafanaAdminPassword": self.grafana_admin_password,
+            }
+        )
 
 
 def _ingress_url(scheme: str, status: k8s.networking.v1.outputs.IngressStatus | None) -> str:

@@ -6,22 +6,37 @@ Enforced by the VPC CNI's network policy agent (enabled on the add-on in infra/c
 - into the MCP servers: only from agent-core (k8s-mcp across namespaces);
 - into every service that serves /metrics: from Prometheus in the `monitoring` namespace;
 - out: DNS to CoreDNS for whoever resolves names; HTTPS for the AWS API callers and the weather service;
-  the EKS Pod Identity agent (link-local 169.254.170.23:80) for AWS callers; the Kubernetes API (its
-  endpoint ENIs are in the VPC) for k8s-mcp; agent-core to the MCP servers.
+  the EKS Pod Identity agent (link-local 169.254.170.23:80) for AWS callers; the Kubernetes API for
+  k8s-mcp; agent-core to the MCP servers.
+
+The Kubernetes API is reached at the `kubernetes` Service's ClusterIP (KUBERNETES_SERVICE_HOST, the first
+address of the service CIDR), and that is the address the CNI judges: its eBPF programs sit on the pod's
+veth, before kube-proxy rewrites the ClusterIP to the control plane's ENIs (aws/amazon-network-policy-
+controller-k8s v1.1.7, pkg/resolvers/endpoints.go, getMatchingServiceClusterIPs: ClusterIPs are added to a
+policy only for Services whose selector matches a podSelector peer, and the `kubernetes` Service has no
+selector). An ipBlock for the VPC, where those ENIs live, therefore never matches; the ClusterIP must be
+allowed itself. tests/infra/test_platform_access.py evaluates Services the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from infra.workloads import PART_OF, Workload
 
-__all__ = ["POD_IDENTITY_AGENT", "default_deny", "workload_policy"]
+__all__ = ["POD_IDENTITY_AGENT", "api_server_service_ip", "default_deny", "workload_policy"]
 
 POD_IDENTITY_AGENT = "169.254.170.23/32"
 MONITORING_NAMESPACE = "monitoring"
 _NAMESPACE_NAME = "kubernetes.io/metadata.name"
+
+
+def api_server_service_ip(service_cidr: IPv4Network) -> IPv4Address:
+    """The `kubernetes` Service's ClusterIP: the API server takes the first address of the service range
+    (kubernetes/kubernetes pkg/controlplane/services.go, ServiceIPRange: GetIndexedIP(serviceClusterIPRange, 1))."""
+    return service_cidr.network_address + 1
 
 
 def _ns(name: str) -> dict[str, Any]:
@@ -68,7 +83,7 @@ def _ingress(workload: Workload, agent_core: Workload, load_balancer_cidrs: Sequ
     return rules
 
 
-def _egress(workload: Workload, everything: Sequence[Workload], vpc_cidr: str) -> list[dict[str, Any]]:
+def _egress(workload: Workload, everything: Sequence[Workload], api_server: IPv4Address) -> list[dict[str, Any]]:
     rules: list[dict[str, Any]] = []
     if workload.egress_https or workload.needs_kubernetes_api or workload.name == "agent-core":
         rules.append(_dns())
@@ -78,7 +93,7 @@ def _egress(workload: Workload, everything: Sequence[Workload], vpc_cidr: str) -
     if workload.calls_aws:
         rules.append({"to": [{"ipBlock": {"cidr": POD_IDENTITY_AGENT}}], "ports": _tcp(80)})
     if workload.needs_kubernetes_api:
-        rules.append({"to": [{"ipBlock": {"cidr": vpc_cidr}}], "ports": _tcp(443)})
+        rules.append({"to": [{"ipBlock": {"cidr": f"{api_server}/32"}}], "ports": _tcp(443)})
     if workload.name == "agent-core":
         for server in (w for w in everything if w.mcp_name):
             peer: dict[str, Any] = {"podSelector": {"matchLabels": server.selector}}
@@ -89,12 +104,16 @@ def _egress(workload: Workload, everything: Sequence[Workload], vpc_cidr: str) -
 
 
 def workload_policy(
-    workload: Workload, everything: Sequence[Workload], *, load_balancer_cidrs: Sequence[str], vpc_cidr: str
+    workload: Workload,
+    everything: Sequence[Workload],
+    *,
+    load_balancer_cidrs: Sequence[str],
+    service_cidr: IPv4Network,
 ) -> dict[str, Any]:
     (agent_core,) = [w for w in everything if w.name == "agent-core"]
     spec: dict[str, Any] = {"podSelector": {"matchLabels": workload.selector}, "policyTypes": ["Ingress", "Egress"]}
     ingress = _ingress(workload, agent_core, load_balancer_cidrs)
-    egress = _egress(workload, everything, vpc_cidr)
+    egress = _egress(workload, everything, api_server_service_ip(service_cidr))
     if ingress:
         spec["ingress"] = ingress
     if egress:

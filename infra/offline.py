@@ -103,6 +103,9 @@ class Registration:
     property_dependencies: dict[str, tuple[str, ...]]
     outputs: dict[str, Any] = field(default_factory=dict)
     ignore_changes: tuple[str, ...] = ()
+    # customTimeouts as the engine receives them ({"delete": "30m"}); only the ones the program set.
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
+    retain_on_delete: bool = False
 
 
 @dataclass(frozen=True)
@@ -308,6 +311,12 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     property_dependencies={k: tuple(v.urns) for k, v in request.propertyDependencies.items()},
                     outputs=normalise(dict(self.resources[urn].state)) if urn in self.resources else {},
                     ignore_changes=tuple(request.ignoreChanges),
+                    custom_timeouts={
+                        kind: value
+                        for kind in ("create", "update", "delete")
+                        if (value := getattr(request.customTimeouts, kind))
+                    },
+                    retain_on_delete=bool(request.retainOnDelete),
                 )
             )
         return response

@@ -17,6 +17,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from ipaddress import IPv4Network
 from typing import Any
 
 import pulumi
@@ -46,7 +47,8 @@ class PlatformArgs:
     apps: AppsConfig
     ingress: IngressConfig
     region: str
-    vpc_cidr: str
+    # The cluster's Service range: k8s-mcp's egress allows the API server's Service address in it.
+    service_cidr: IPv4Network
     # Where the ALB's nodes live (public subnets when internet-facing): the only sources allowed in.
     load_balancer_cidrs: Sequence[str]
     runs_table_name: pulumi.Input[str]
@@ -182,7 +184,7 @@ class Platform(pulumi.ComponentResource):
                 everything=everything,
                 workload=workload,
                 load_balancer_cidrs=args.load_balancer_cidrs,
-                vpc_cidr=args.vpc_cidr,
+                service_cidr=args.service_cidr,
             ),
             after,
         )
@@ -206,8 +208,8 @@ class Platform(pulumi.ComponentResource):
         service = self._object(manifests.service(workload, version), after)
         if scaled:
             self._object(manifests.horizontal_pod_autoscaler(workload, version), after)
-        if workload.replicas > 1:
-            self._object(manifests.pod_disruption_budget(workload, version), after)
+        # Every workload runs at least two replicas (infra/workloads.py): one may be evicted at a time.
+        self._object(manifests.pod_disruption_budget(workload, version), after)
         if workload.scrapes_metrics:
             self._object(service_monitor(workload), [*after, args.monitoring])
         return service

@@ -21,6 +21,7 @@ __all__ = [
     "DATABASE_PATH",
     "GRACE_SECONDS",
     "MCP_TOKEN_FILE",
+    "MIN_REPLICAS",
     "PART_OF",
     "PRE_STOP_SECONDS",
     "RUN_DRAIN_SECONDS",
@@ -87,6 +88,13 @@ class Workload:
     # Time the process needs after uvicorn's drain to finish or hand off its own work at shutdown.
     drain_seconds: int = 0
 
+    def __post_init__(self) -> None:
+        # Every Deployment has a PDB with maxUnavailable 1: with one replica it would let a drain (Karpenter
+        # consolidates after 30 s) take the whole service down; with minAvailable 1 it would block the drain.
+        lowest = self.autoscaling.min_replicas if self.autoscaling else self.replicas
+        if min(self.replicas, lowest) < MIN_REPLICAS:
+            raise ValueError(f"{self.name}: at least {MIN_REPLICAS} replicas, so a node drain never takes them all")
+
     @property
     def termination_grace_seconds(self) -> int:
         return TERMINATION_GRACE_SECONDS + self.drain_seconds
@@ -112,6 +120,9 @@ class Workload:
         return self.component != "frontend"
 
 
+# Two pods at least, spread over zones and nodes (infra/manifests.py), each Deployment with a PDB allowing one
+# of them to be evicted at a time: a node drains, the service stays up.
+MIN_REPLICAS = 2
 _SMALL = {"cpu": "100m", "memory": "128Mi"}
 _PYTHON_LIMITS = {"cpu": "500m", "memory": "512Mi"}
 
@@ -126,10 +137,10 @@ def workloads(apps_namespace: str) -> tuple[Workload, ...]:
             service=f"{name}-service",
             namespace=extra.pop("namespace", apps_namespace),
             port=APP_PORT,
-            replicas=1,
+            replicas=MIN_REPLICAS,
             requests=_SMALL,
             limits=_PYTHON_LIMITS,
-            autoscaling=Autoscaling(min_replicas=1, max_replicas=5, cpu_utilization=70),
+            autoscaling=Autoscaling(min_replicas=MIN_REPLICAS, max_replicas=5, cpu_utilization=70),
             mcp_name=mcp_name,
             **extra,
         )
@@ -168,7 +179,7 @@ def workloads(apps_namespace: str) -> tuple[Workload, ...]:
             service="agentic-frontend-service",
             namespace=apps_namespace,
             port=FRONTEND_PORT,
-            replicas=1,
+            replicas=MIN_REPLICAS,
             requests=_SMALL,
             limits={"cpu": "200m", "memory": "128Mi"},
         ),

@@ -47,7 +47,7 @@ def test_system_node_group(program: ProgramRun) -> None:
     (group,) = program.of_type("aws:eks/nodeGroup:NodeGroup")
     (cluster,) = program.of_type("aws:eks/cluster:Cluster")
     assert group.inputs["scalingConfig"] == {"desiredSize": 2, "minSize": 2, "maxSize": 3}
-    assert group.inputs["instanceTypes"] == ["t3.medium"]
+    assert group.inputs["instanceTypes"] == ["t3.large"]  # 35 pods a node: tests/infra/test_upstream_capacity.py
     assert group.inputs["amiType"] == "AL2023_x86_64_STANDARD"
     assert group.inputs["capacityType"] == "ON_DEMAND"
     assert depends_on(group, "subnetIds", cluster)  # the cluster's (private) subnets

@@ -24,7 +24,7 @@ def test_dev_stack_parses_with_the_documented_plan() -> None:
     assert [str(n) for n in config.network.plan.public] == ["10.0.96.0/20", "10.0.112.0/20", "10.0.128.0/20"]
     assert config.apps.service_accounts.k8s_mcp.namespace == "k8s-admin"
     assert config.cluster.node_group.desired_size == 2
-    assert config.cluster.node_group.instance_types == ("t3.medium",)
+    assert config.cluster.node_group.instance_types == ("t3.large",)
 
 
 def test_every_key_in_the_dev_stack_is_read() -> None:
@@ -125,7 +125,9 @@ BAD = [
     pytest.param({"kubernetesVersion": "1.35.2"}, "agentic-platform:kubernetesVersion", "malformed", id="patch"),
     pytest.param({"natGateways": "two"}, "agentic-platform:natGateways", "one of", id="nat-mode"),
     pytest.param({"bedrockModelArns": '["claude"]'}, "agentic-platform:bedrockModelArns", "malformed", id="model"),
-    pytest.param({"bedrockModelArns": "[]"}, "agentic-platform:bedrockModelArns", "at least 1", id="no-model"),
+    pytest.param(
+        {"bedrockModelId": "apac.amazon.nova-lite-v1:0"}, "agentic-platform:bedrockModelId", "bedrockModelArns"
+    ),
     pytest.param({"adminPrincipalArns": '"arn"'}, "agentic-platform:adminPrincipalArns", "list", id="not-a-list"),
     pytest.param({"controlPlaneLogRetentionDays": "31"}, "agentic-platform:controlPlaneLogRetentionDays", "31"),
     pytest.param({"addonVersions": '{"coredns": "latest"}'}, "agentic-platform:addonVersions", "malformed"),

@@ -19,7 +19,12 @@ EXPECTED_BINDINGS = {
     ("kube-system", "aws-load-balancer-controller"),
     ("kube-system", "ebs-csi-controller-sa"),
 }
-MODEL = "arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0"
+# The dev stack's model (a US inference profile): the profile and its foundation model in each US Region
+# (tests/infra/test_upstream_bedrock_access.py holds the upstream facts).
+MODEL = {"arn:aws:bedrock:us-west-2:123456789012:inference-profile/us.anthropic.claude-haiku-4-5-20251001-v1:0"} | {
+    f"arn:aws:bedrock:{region}::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0"
+    for region in ("us-east-1", "us-east-2", "us-west-1", "us-west-2")
+}
 
 
 def _pod_roles(run: ProgramRun) -> list[Registration]:
@@ -104,7 +109,7 @@ def test_agent_core_policy(update_run: ProgramRun) -> None:
     grants = _grants(_policy_of(update_run, _role_for(update_run, "agentic", "agent-core")))
     (runs,) = [t for t in update_run.of_type("aws:dynamodb/table:Table") if t.name.endswith("-runs")]
     table_arn = runs.outputs["arn"]
-    assert grants.pop("bedrock:InvokeModel") == {MODEL}
+    assert grants.pop("bedrock:InvokeModel") == MODEL
     for action in ("GetItem", "PutItem", "UpdateItem", "Query", "DescribeTable"):
         assert grants.pop(f"dynamodb:{action}") == {table_arn, f"{table_arn}/index/*"}
     assert grants == {}
@@ -114,22 +119,17 @@ def test_aws_mcp_policy_by_default(update_run: ProgramRun) -> None:
     grants = _grants(_policy_of(update_run, _role_for(update_run, "agentic", "aws-mcp")))
     assert grants.pop("s3:ListAllMyBuckets") == {"*"}
     assert grants.pop("glue:GetJobs") == {"*"}
-    assert grants.pop("bedrock:InvokeModel") == {MODEL}
-    job = "arn:aws:glue:us-west-2:123456789012:job/*"
-    assert grants.pop("glue:StartJobRun") == grants.pop("glue:GetJobRun") == {job}
-    assert grants == {}  # no object access until buckets are configured
+    assert grants.pop("bedrock:InvokeModel") == MODEL
+    assert grants == {}  # no object access at all, and no Glue job may be started until one is named
 
 
-def test_aws_mcp_s3_access_is_scoped_by_configuration() -> None:
-    run = run_with(
-        {"awsMcpS3Buckets": '["team-data", "reports.example"]', "awsMcpGlueJobs": '["etl-*"]'}, preview=False
-    )
+def test_aws_mcp_glue_access_is_scoped_by_configuration() -> None:
+    run = run_with({"awsMcpGlueJobs": '["nightly-etl", "reports.export"]'}, preview=False)
     assert run.error is None
     grants = _grants(_policy_of(run, _role_for(run, "agentic", "aws-mcp")))
-    buckets = {"arn:aws:s3:::team-data", "arn:aws:s3:::reports.example"}
-    assert grants["s3:ListBucket"] == buckets
-    assert grants["s3:GetObject"] == grants["s3:PutObject"] == {f"{b}/*" for b in buckets}
-    assert grants["glue:StartJobRun"] == {"arn:aws:glue:us-west-2:123456789012:job/etl-*"}
+    jobs = {f"arn:aws:glue:us-west-2:123456789012:job/{job}" for job in ("nightly-etl", "reports.export")}
+    assert grants["glue:StartJobRun"] == grants["glue:GetJobRun"] == jobs
+    assert not [action for action in grants if action.startswith("s3:") and action != "s3:ListAllMyBuckets"]
 
 
 def test_custom_mcp_policy(update_run: ProgramRun) -> None:

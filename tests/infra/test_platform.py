@@ -24,11 +24,11 @@ from tests.infra.support import k8s_object, k8s_objects_of, kubernetes_objects, 
 APPS = "agentic"
 EXPECTED = {  # deployment → (namespace, replicas, Service, port, component)
     "agent-core": (APPS, 2, "agent-core-service", 8000, "api"),
-    "aws-mcp": (APPS, 1, AWS_SERVICE, 8000, "mcp-server"),
-    "database-mcp": (APPS, 1, DATABASE_SERVICE, 8000, "mcp-server"),
-    "custom-mcp": (APPS, 1, CUSTOM_SERVICE, 8000, "mcp-server"),
-    "k8s-mcp": ("k8s-admin", 1, K8S_SERVICE, 8000, "mcp-server"),
-    "frontend": (APPS, 1, "agentic-frontend-service", 8080, "frontend"),
+    "aws-mcp": (APPS, 2, AWS_SERVICE, 8000, "mcp-server"),
+    "database-mcp": (APPS, 2, DATABASE_SERVICE, 8000, "mcp-server"),
+    "custom-mcp": (APPS, 2, CUSTOM_SERVICE, 8000, "mcp-server"),
+    "k8s-mcp": ("k8s-admin", 2, K8S_SERVICE, 8000, "mcp-server"),
+    "frontend": (APPS, 2, "agentic-frontend-service", 8080, "frontend"),
 }
 MCP_KEYS = {"aws": "aws-mcp", "database": "database-mcp", "custom": "custom-mcp", "kubernetes": "k8s-mcp"}
 _CPU = re.compile(r"^([0-9]+)m$")
@@ -93,14 +93,14 @@ def test_probes_and_drain_match_the_services(program: ProgramRun) -> None:
 
 
 def test_multi_replica_services_spread_across_zones_and_nodes(program: ProgramRun) -> None:
-    spec = _deployments(program)["agent-core"]["spec"]["template"]["spec"]
-    spread = {c["topologyKey"]: c for c in spec["topologySpreadConstraints"]}
-    assert spread["topology.kubernetes.io/zone"]["whenUnsatisfiable"] == "DoNotSchedule"
-    assert spread["topology.kubernetes.io/zone"]["maxSkew"] == 1
-    assert "kubernetes.io/hostname" in spread
-    for constraint in spread.values():
-        assert constraint["labelSelector"]["matchLabels"]["app.kubernetes.io/name"] == "agent-core"
-    assert "topologySpreadConstraints" not in _deployments(program)["frontend"]["spec"]["template"]["spec"]
+    # Every service runs at least two replicas (so that a PDB can let a node drain without an outage).
+    for name, deployment in _deployments(program).items():
+        spread = {c["topologyKey"]: c for c in deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]}
+        assert spread["topology.kubernetes.io/zone"]["whenUnsatisfiable"] == "DoNotSchedule", name
+        assert spread["topology.kubernetes.io/zone"]["maxSkew"] == 1
+        assert "kubernetes.io/hostname" in spread
+        for constraint in spread.values():
+            assert constraint["labelSelector"]["matchLabels"]["app.kubernetes.io/name"] == name
 
 
 def test_services_are_named_as_in_the_design(program: ProgramRun) -> None:
@@ -132,7 +132,7 @@ def test_agent_core_configuration(update_run: ProgramRun) -> None:
     (runs,) = [t for t in update_run.of_type("aws:dynamodb/table:Table") if t.name.endswith("-runs")]
     assert config["AGENTIC_STATE"] == f"dynamodb://{runs.outputs['name']}"
     assert config["AGENTIC_REASONER"] == "bedrock"
-    assert config["AGENTIC_BEDROCK_MODEL_ID"] == "anthropic.claude-3-5-haiku-20241022-v1:0"
+    assert config["AGENTIC_BEDROCK_MODEL_ID"] == "us.anthropic.claude-haiku-4-5-20251001-v1:0"
     assert config["AWS_REGION"] == "us-west-2"
     assert "AGENTIC_CORS_ORIGINS" not in config  # the dashboard is served from the same ALB origin
     (container,) = _deployments(update_run)["agent-core"]["spec"]["template"]["spec"]["containers"]
@@ -165,7 +165,7 @@ def test_configuration_follows_the_stack() -> None:
     run = run_with({"scalableNamespaces": '["staging", "agentic"]', "bedrockModelId": None}, preview=False)
     assert run.error is None
     assert _config(run, "k8s-mcp")["AGENTIC_SCALABLE_NAMESPACES"] == "staging,agentic"
-    assert _config(run, "agent-core")["AGENTIC_BEDROCK_MODEL_ID"] == "anthropic.claude-3-5-haiku-20241022-v1:0"
+    assert _config(run, "agent-core")["AGENTIC_BEDROCK_MODEL_ID"] == "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
 def test_a_configuration_change_rolls_the_pods() -> None:

@@ -4,13 +4,14 @@ calls apps/mcp_kubernetes makes), and the ALB Ingress."""
 from __future__ import annotations
 
 import re
+from ipaddress import IPv4Network
 from pathlib import Path
 
 import pytest
 
 from apps.common.service import KEEP_ALIVE_SECONDS
 from infra.offline import ProgramRun, Secret
-from tests.infra.netpol import Endpoint, allowed
+from tests.infra.netpol import Endpoint, Service, allowed, allowed_via_service
 from tests.infra.support import k8s_object, k8s_objects_of, run_with
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +35,29 @@ PROMETHEUS = Endpoint("10.0.64.7", "monitoring", {"app.kubernetes.io/name": "pro
 COREDNS = Endpoint("10.0.64.2", "kube-system", {"k8s-app": "kube-dns"})
 INTERNET = Endpoint("52.94.133.131")  # an AWS API (or wttr.in) address
 POD_IDENTITY = Endpoint("169.254.170.23")
-API_SERVER = Endpoint("10.0.1.200")  # an EKS control-plane ENI in a private subnet
+API_SERVER_ENI = Endpoint("10.0.1.200")  # an EKS control-plane ENI in a private subnet, behind the Service
+
+
+def _kubernetes_service(run: ProgramRun) -> Service:
+    """`default/kubernetes`, as in-cluster clients reach it (KUBERNETES_SERVICE_HOST): the first address of the
+    cluster's service range (kubernetes/kubernetes pkg/controlplane/services.go ServiceIPRange), port 443, no
+    selector (its endpoints are the control plane's ENIs)."""
+    (cluster,) = run.of_type("aws:eks/cluster:Cluster")
+    service_range = IPv4Network(cluster.inputs["kubernetesNetworkConfig"]["serviceIpv4Cidr"])
+    return Service(
+        cluster_ip=str(service_range.network_address + 1),
+        port=443,
+        target_port=443,
+        namespace="default",
+        selector=None,
+        endpoints=(API_SERVER_ENI,),
+    )
+
+
+def _mcp_service(name: str, namespace: str, cluster_ip: str) -> Service:
+    """An MCP server's Service as infra/manifests.py writes it: port 80 to the container's port 8000."""
+    labels = MCP[name].labels
+    return Service(cluster_ip, port=80, target_port=8000, namespace=namespace, selector=labels, endpoints=(MCP[name],))
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +101,8 @@ def test_prometheus_scrapes_every_service_with_metrics(policies: list[dict]) -> 
     )
 
 
-def test_egress_only_where_needed(policies: list[dict]) -> None:
+def test_egress_only_where_needed(policies: list[dict], update_run: ProgramRun) -> None:
+    kubernetes = _kubernetes_service(update_run)
     needs = {  # pod → (DNS, HTTPS out, Pod Identity agent, Kubernetes API)
         "agent-core": (AGENT, True, True, True, False),
         "aws-mcp": (MCP["aws-mcp"], True, True, True, False),
@@ -92,7 +116,26 @@ def test_egress_only_where_needed(policies: list[dict]) -> None:
         assert allowed(policies, pod, INTERNET, 443) is https, name
         assert not allowed(policies, pod, INTERNET, 80), name
         assert allowed(policies, pod, POD_IDENTITY, 80) is identity, name
-        assert allowed(policies, pod, API_SERVER, 443) is (kubernetes_api or https), name
+        # Judged at the Service address, as the CNI judges it: an ipBlock for the control plane's ENIs (the
+        # VPC) does not let a connection to the `kubernetes` ClusterIP through.
+        assert allowed_via_service(policies, pod, kubernetes) is (kubernetes_api or https), name
+
+
+def test_the_agent_core_reaches_the_mcp_servers_through_their_services(policies: list[dict]) -> None:
+    """What agent-core really opens (AGENTIC_MCP_SERVERS names the Services): ClusterIP:80, target port 8000."""
+    for index, (name, pod) in enumerate(MCP.items()):
+        service = _mcp_service(name, pod.namespace or APPS, f"172.20.10.{index + 1}")
+        assert allowed_via_service(policies, AGENT, service), name
+        assert not allowed_via_service(policies, FRONTEND, service), name
+        assert not allowed_via_service(policies, STRANGER, service), name
+
+
+def test_k8s_mcp_reaches_only_the_api_servers_service_address(policies: list[dict], update_run: ProgramRun) -> None:
+    k8s_mcp = MCP["k8s-mcp"]
+    assert allowed_via_service(policies, k8s_mcp, _kubernetes_service(update_run))
+    # Nothing else in the VPC on 443: the control plane's ENIs are reached only through the Service.
+    assert not allowed(policies, k8s_mcp, API_SERVER_ENI, 443)
+    assert not allowed(policies, k8s_mcp, ALB, 443)
 
 
 def test_network_policies_are_enforced_by_the_cni(program: ProgramRun) -> None:

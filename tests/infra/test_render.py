@@ -90,7 +90,8 @@ def _parse(**overrides: str | None) -> object:
 
 def test_model_id_must_be_invocable() -> None:
     with pytest.raises(ConfigError, match="bedrockModelId"):
-        _parse(bedrockModelId="amazon.nova-pro-v1:0")
-    arn = "arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0"
+        _parse(bedrockModelId="eu.amazon.nova-pro-v1:0")  # a profile whose destinations nobody listed
+    arn = "arn:aws:bedrock:us-west-2::foundation-model/amazon.nova-pro-v1:0"
     assert _parse(bedrockModelId=arn).apps.bedrock_model_id == arn  # type: ignore[attr-defined]
-    assert _parse(bedrockModelId=None).apps.bedrock_model_id == arn.split("/", 1)[1]  # type: ignore[attr-defined]
+    default = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+    assert _parse(bedrockModelId=None).apps.bedrock_model_id == default  # type: ignore[attr-defined]
