@@ -31,14 +31,19 @@ ArgumentKey = Annotated[str, Field(pattern=glue.ARGUMENT_KEY_PATTERN)]
 ArgumentValue = Annotated[str, Field(max_length=glue.MAX_ARGUMENT_VALUE_CHARS)]
 
 
-def build_tools(clients: AwsClients, *, default_model_id: str, max_tokens_cap: int) -> list[ToolDef]:
-    """The five AWS tools bound to ``clients``; fails at once on a bad default model or cap."""
+def build_tools(clients: AwsClients, *, default_model_id: str | None, max_tokens_cap: int) -> list[ToolDef]:
+    """The five AWS tools bound to ``clients``; fails at once on a bad default model or cap.
+
+    Without a default model (AGENTIC_BEDROCK_MODEL_ID unset) ``invoke_bedrock_model`` needs ``model_id``.
+    """
     if max_tokens_cap < 1:
         raise ValueError(f"max_tokens_cap must be at least 1, got {max_tokens_cap}")
-    try:
-        bedrock.validate_model_id(default_model_id)
-    except ToolError as exc:
-        raise ValueError(f"default_model_id: {exc}") from None
+    if default_model_id is not None:
+        try:
+            bedrock.validate_model_id(default_model_id)
+        except ToolError as exc:
+            raise ValueError(f"default_model_id: {exc}") from None
+    model_id_default = f"default {default_model_id}" if default_model_id else "required: no default is configured"
     default_max_tokens = min(DEFAULT_MAX_TOKENS, max_tokens_cap)
 
     def list_s3_buckets(
@@ -61,7 +66,7 @@ def build_tools(clients: AwsClients, *, default_model_id: str, max_tokens_cap: i
             Field(
                 max_length=bedrock.MAX_MODEL_ID_CHARS,
                 pattern=bedrock.MODEL_ID_PATTERN,
-                description=f"Bedrock model id, inference profile id or ARN; default {default_model_id}",
+                description=f"Bedrock model id, inference profile id or ARN; {model_id_default}",
             ),
         ] = None,
         max_tokens: Annotated[
@@ -73,10 +78,16 @@ def build_tools(clients: AwsClients, *, default_model_id: str, max_tokens_cap: i
     ) -> BedrockInvocation:
         if max_tokens > max_tokens_cap:  # the schema says so too; direct callers skip the schema
             raise ToolError(f"max_tokens may be at most {max_tokens_cap}.")
+        chosen = model_id or default_model_id
+        if not chosen:
+            raise ToolError(
+                "No model_id was given and this server has no default model (AGENTIC_BEDROCK_MODEL_ID). "
+                "Pass the id of a model or inference profile enabled in this account."
+            )
         return bedrock.converse(
             clients.bedrock_runtime,
             prompt=prompt,
-            model_id=model_id or default_model_id,
+            model_id=chosen,
             system_prompt=system_prompt,
             max_tokens=max_tokens,
             temperature=temperature,

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 
 from apps.common.mcp_app import McpServerSpec, create_mcp_app
-from apps.mcp_kubernetes.cluster_access import load_cluster_access
+from apps.mcp_kubernetes.cluster_access import ClusterAccess, load_cluster_access
+from apps.mcp_kubernetes.readiness import ApiServerProbe
 from apps.mcp_kubernetes.settings import KubernetesSettings
 from apps.mcp_kubernetes.tools import build_tools
 
@@ -17,8 +18,9 @@ SERVICE_NAME = "k8s-mcp-service"
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: KubernetesSettings) -> Starlette:
-    access = load_cluster_access()
+def create_app(settings: KubernetesSettings, access: ClusterAccess | None = None) -> Starlette:
+    """The server for ``access`` (default: the cluster kubectl would use, or none; see cluster_access)."""
+    access = access if access is not None else load_cluster_access()
     log.info("kubernetes access", extra={"source": access.source})
 
     @contextlib.asynccontextmanager
@@ -38,6 +40,8 @@ def create_app(settings: KubernetesSettings) -> Starlette:
             scalable_namespaces=frozenset(settings.scalable_namespaces),
             max_replicas=settings.max_replicas,
         ),
+        # Not ready while the API server does not answer: every tool needs it. Skipped without a cluster.
+        readiness={"kubernetes_api": ApiServerProbe(access)},
         lifespan=lifespan,
     )
     return create_mcp_app(spec, settings)
