@@ -4,10 +4,17 @@ A fresh run records ``run_started``; a resumed one (``replay`` given) records ``
 from the top with the journal answering everything that already happened (``replay.py``). A step
 that was in flight when the previous replica died is retried only if its tool is read-only or
 idempotent; otherwise the run ends ``needs_attention`` before anything else runs, with a message that
-says which call may or may not have been applied. Every way out records ``run_finished``, except a
-run let go: handed off at shutdown (another replica resumes it), whose lease was lost (another
-replica already has), or whose journal could not be written (the store failed; its lease lapses and
-it is resumed from the journal once the store is back).
+says which call may or may not have been applied.
+
+Two things are never resumed. A run with a recorded cancel ends ``cancelled`` at once: cancel wins
+over resume, even when the replica that ran it never saw the cancel. A run taken over
+``max_resumes`` times (``AGENTIC_MAX_RESUMES``) with no step outcome or model turn journaled in
+between ends ``failed``, saying so: whatever stalled or killed its replicas (a poison input, a tool that
+hangs the process) would otherwise move from replica to replica forever.
+
+Every way out records ``run_finished``, except a run let go: handed off at shutdown (another replica
+resumes it), whose lease was lost (another replica already has), or whose journal could not be
+written (the store failed; its lease lapses and it is resumed from the journal once the store is back).
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ class RunExecution:
         budget: Budget,
         metrics: AgentCoreMetrics,
         workflow: WorkflowDocument | None = None,
+        max_resumes: int = 3,
     ) -> None:
         self.header = header
         self.journal = journal
@@ -57,6 +65,7 @@ class RunExecution:
         self.budget = budget
         self.metrics = metrics
         self.workflow = workflow
+        self.max_resumes = max_resumes
         self._call_numbers = itertools.count(1)
         self._turns = itertools.count(1)
 
@@ -87,13 +96,13 @@ class RunExecution:
             await self.journal.append(
                 "run_started", {"kind": self.header.kind, "reasoner": self.reasoner.name, "model": self.reasoner.model}
             )
+        elif self.replay.finished is not None:
+            # The journal has the end; the header write was lost with the replica. Complete it.
+            end = self.replay.finished
+            await self._write_end(end.get("status", "failed"), end.get("final_answer"), end.get("error"))
+            return
         else:
             ending = await self._resume()
-            if ending is None and self.replay.finished is not None:
-                # The journal has the end; the header write was lost with the replica. Complete it.
-                end = self.replay.finished
-                await self._write_end(end.get("status", "failed"), end.get("final_answer"), end.get("error"))
-                return
         self.metrics.active_workflows.inc()
         status, answer, error = ending or ("failed", None, None)
         try:
@@ -122,9 +131,16 @@ class RunExecution:
         return await self._run_task(str(self.header.request.get("task", "")))
 
     async def _resume(self) -> Ending | None:
-        """Record the takeover; an ending if the run cannot safely go on."""
+        """Record the takeover; an ending if the run cannot safely go on (or must not: cancelled, poison)."""
         assert self.replay is not None
         unsafe = [step for step in self.replay.in_flight.values() if not self._safe_to_retry(step)]
+        if self.replay.cancel_requested or self.header.cancel_requested:
+            # Its last replica may have stalled before it saw the cancel: the cancel still stands.
+            note = f" {_unknown_outcome_message(unsafe)}" if unsafe else ""
+            return "cancelled", None, "cancelled on request; the run was not resumed." + note
+        if self.replay.resumes_without_progress >= self.max_resumes:
+            log.warning("a run made no progress over its resumes; failed", extra={"run_id": self.header.id})
+            return "failed", None, _no_progress_message(self.replay, self.max_resumes)
         retried = [f"{s.step_id} ({s.server}.{s.tool})" for s in self.replay.in_flight.values() if s not in unsafe]
         await self.journal.append(
             "run_resumed",
@@ -235,6 +251,18 @@ class RunExecution:
             inputs=self.header.request.get("inputs") or None,
         )
         return result.status, result.final_answer, result.error if result.status != "succeeded" else None
+
+
+def _no_progress_message(replay: Replay, max_resumes: int) -> str:
+    in_flight = ", ".join(f"{step.step_id} ({step.server}.{step.tool})" for step in replay.in_flight.values())
+    return (
+        f"The run was taken over {replay.resumes_without_progress} times (AGENTIC_MAX_RESUMES is {max_resumes}) "
+        "because the replica running it stopped or stalled past its lease, and no step finished and no model "
+        "turn was recorded in between; it was failed instead of being resumed again. "
+        + (f"In flight when it last stopped: {in_flight}. " if in_flight else "")
+        + "Whatever stalls the replicas (a step's references, a tool, the input) would do so again: check it, "
+        "then start a new run."
+    )
 
 
 def _unknown_outcome_message(steps: list[InFlightStep]) -> str:

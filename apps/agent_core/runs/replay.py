@@ -12,6 +12,10 @@ A resumed run executes from the top again — the workflow engine or the reasoni
 - a model turn already journaled is read back instead of asking the model again, so a reasoning run
   continues its conversation (see ``reasoning/loop.py``).
 
+It also says whether the run may be resumed at all: a recorded cancel ends it instead
+(``cancel_requested``), and so does a run taken over again and again without getting anywhere
+(``resumes_without_progress``: takeovers since the last step outcome or model turn, see ``execution.py``).
+
 Both the workflow engine and the reasoning loop are deterministic given the same results, so the
 step ids they produce on replay are the ids in the journal. Results larger than the journal keeps
 (``AGENTIC_MAX_RESULT_BYTES``) come back as the stored preview.
@@ -53,13 +57,26 @@ class Replay:
     """The ``run_finished`` data when the run ended but its header was never updated."""
     previous_owner: str | None = None
     """The replica that ran it last (the one that handed it off, or whose lease expired)."""
+    cancel_requested: bool = False
+    resumes_without_progress: int = 0
+    """``run_resumed`` events since the last step outcome or model turn, not counting resumes after a clean
+    hand-off (a replica shutting down lets its runs go at a step boundary: that is no sign of a poison run)."""
 
     @classmethod
     def from_events(cls, events: list[RunEvent]) -> Replay:
         replay = cls()
         approval_steps: dict[str, str] = {}
+        handed_off = False
         for event in events:
             data = event.data
+            if event.type in ("step_finished", "model_turn"):
+                replay.resumes_without_progress = 0
+            elif event.type == "run_resumed" and not handed_off:
+                replay.resumes_without_progress += 1
+            if event.type in ("run_handed_off", "run_resumed"):
+                handed_off = event.type == "run_handed_off"
+            if event.type == "cancel_requested":
+                replay.cancel_requested = True
             if event.type == "step_started":
                 key = (str(data.get("step_id")), int(data.get("attempt", 1)))
                 replay.in_flight[key] = InFlightStep(

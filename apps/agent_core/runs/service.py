@@ -66,6 +66,8 @@ class RunLimits:
     budget: Budget
     tool_timeout_seconds: float
     max_result_bytes: int
+    max_resumes: int = 3
+    """Takeovers without progress after which a run is failed rather than resumed again (``execution.py``)."""
 
 
 class RunService:
@@ -166,6 +168,7 @@ class RunService:
             budget=self.limits.budget,
             metrics=self.metrics,
             workflow=document,
+            max_resumes=self.limits.max_resumes,
         )
         control.task = asyncio.create_task(execution.execute(), name=f"run-{header.id}")
         self._controls[header.id] = control

@@ -27,8 +27,9 @@ from pydantic import BaseModel
 
 from apps.agent_core.model import ToolCall, ToolOutcome
 from apps.agent_core.workflows.base import Analyzer, StepRunner, StepSkipper
+from apps.agent_core.workflows.bounds import EvaluationLimits
 from apps.agent_core.workflows.document import ParallelGroup, Step, WorkflowDocument, placed_steps
-from apps.agent_core.workflows.references import ExpressionError, resolve, when_holds
+from apps.agent_core.workflows.references import ExpressionError, resolve_bounded, when_holds_bounded
 from apps.agent_core.workflows.validation import input_problems
 
 __all__ = ["MAX_RETRY_WAIT_SECONDS", "StepState", "StepStatus", "WorkflowResult", "run_workflow"]
@@ -82,16 +83,18 @@ async def run_workflow(
     analyze: Analyzer | None,
     inputs: Mapping[str, Any] | None = None,
     sleep: Sleep = anyio.sleep,
+    limits: EvaluationLimits | None = None,
 ) -> WorkflowResult:
     """Run ``doc`` (already validated) to the end or to the first failure that stops it.
 
     Raises ``ValueError`` before running anything when ``inputs`` names an input the workflow lacks.
-    ``sleep`` is the wait between retries; tests pass one that does not wait.
+    ``sleep`` is the wait between retries; tests pass one that does not wait. ``limits`` bound the work
+    and output of each step's references, which are evaluated off the event loop.
     """
     problems = input_problems(doc, inputs or {})
     if problems:
         raise ValueError("; ".join(problems))
-    run = _Run(doc, run_step, skip_step, sleep, {**doc.inputs, **(inputs or {})})
+    run = _Run(doc, run_step, skip_step, sleep, {**doc.inputs, **(inputs or {})}, limits or EvaluationLimits())
     for item in doc.steps:
         if isinstance(item, ParallelGroup):
             async with anyio.create_task_group() as group:
@@ -110,7 +113,7 @@ async def _analyze(doc: WorkflowDocument, run: _Run, analyze: Analyzer | None) -
         return None, None
     data = {"workflow": doc.name, "description": doc.description, **run.context}
     try:
-        instruction = resolve(doc.analyze.instruction, run.context)
+        instruction = await resolve_bounded(doc.analyze.instruction, run.context, run.limits, "analyze.instruction")
         return await analyze(str(instruction), data), None
     except Exception as exc:  # the model being down must not cost the results; cancellation is not an Exception
         return None, f"the analysis failed: {_describe(exc)}"
@@ -120,9 +123,16 @@ class _Run:
     """One run's context and states; parallel members share it, each writing only its own entries."""
 
     def __init__(
-        self, doc: WorkflowDocument, run_step: StepRunner, skip_step: StepSkipper, sleep: Sleep, inputs: dict[str, Any]
+        self,
+        doc: WorkflowDocument,
+        run_step: StepRunner,
+        skip_step: StepSkipper,
+        sleep: Sleep,
+        inputs: dict[str, Any],
+        limits: EvaluationLimits,
     ) -> None:
         self.doc = doc
+        self.limits = limits
         self.run_step = run_step
         self.skip_step = skip_step
         self.sleep = sleep
@@ -158,10 +168,10 @@ class _Run:
     async def _execute(self, step: Step) -> StepState:
         """The step itself: condition, arguments, attempts."""
         try:
-            if step.when is not None and not when_holds(step.when, self.context):
+            if step.when is not None and not await when_holds_bounded(step.when, self.context, self.limits):
                 await self.skip_step(step.id, f"when was false: {step.when}")
                 return self._record(StepState(id=step.id, status="skipped"))
-            arguments = resolve(step.arguments, self.context)
+            arguments = await resolve_bounded(step.arguments, self.context, self.limits, "arguments")
         except ExpressionError as exc:
             # Retrying cannot change what earlier steps returned, so this goes straight to on_error.
             return self._record(StepState(id=step.id, status="failed", error=f"could not resolve the step: {exc}"))

@@ -14,8 +14,12 @@ The context an expression sees::
 
 Expressions cannot contain ``}}``; write ``} }`` inside one. References are checked before anything
 runs (``reference_problems``): the expression must compile, call known functions with the right
-number of arguments, and read only ``inputs.<declared name>`` or ``steps.<id>`` of a step that has
-finished by then.
+number of arguments, read only ``inputs.<declared name>`` or ``steps.<id>`` of a step that has
+finished by then, and not multiply what it reads more than ``bounds.MAX_GROWTH`` times.
+
+Evaluation is bounded (``evaluation.py``): one step's references share a budget of work and output
+(``EvaluationLimits``), and the engine runs them off the event loop (``resolve_bounded``,
+``when_holds_bounded``).
 """
 
 from __future__ import annotations
@@ -29,8 +33,11 @@ from typing import Any, cast
 
 import jmespath
 import jmespath.functions
-from jmespath.exceptions import JMESPathError
+from jmespath.exceptions import JMESPathError, JMESPathTypeError
 from jmespath.parser import ParsedResult
+
+from apps.agent_core.workflows.bounds import MAX_GROWTH, EvaluationLimits, growth
+from apps.agent_core.workflows.evaluation import Evaluation, EvaluationBounded, json_size, off_loop
 
 __all__ = [
     "STEP_FIELDS",
@@ -43,9 +50,11 @@ __all__ = [
     "is_truthy",
     "reference_problems",
     "resolve",
+    "resolve_bounded",
     "root_paths",
     "template_problems",
     "when_holds",
+    "when_holds_bounded",
 ]
 
 PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
@@ -54,7 +63,8 @@ _FUNCTIONS: dict[str, Any] = jmespath.functions.Functions().FUNCTION_TABLE
 
 
 class ExpressionError(ValueError):
-    """An expression that does not compile, or failed on the data it met (e.g. ``length(null)``)."""
+    """An expression that does not compile, failed on the data it met (e.g. ``length(null)``), or went past
+    the bounds of its evaluation."""
 
 
 @functools.lru_cache(maxsize=1024)
@@ -67,11 +77,27 @@ def compile_expression(expression: str) -> ParsedResult:
         raise ExpressionError(f"invalid JMESPath {_clip(expression)}: nested too deeply") from None
 
 
-def evaluate(expression: str, context: Mapping[str, Any]) -> Any:
+def evaluate(expression: str, context: Mapping[str, Any], evaluation: Evaluation | None = None) -> Any:
+    """The expression's value, within ``evaluation``'s budget (a fresh one with the default limits if none)."""
+    evaluation = evaluation or Evaluation(EvaluationLimits())
     try:
-        return compile_expression(expression).search(context)
+        parsed = cast(dict[str, Any], compile_expression(expression).parsed)
+        return evaluation.interpreter().visit(parsed, context)
+    except JMESPathTypeError as exc:
+        raise ExpressionError(f"{_clip(expression)}: {_type_error(exc)}") from None
     except JMESPathError as exc:
         raise ExpressionError(f"{_clip(expression)}: {_first_line(exc)}") from None
+    except EvaluationBounded as exc:
+        raise ExpressionError(f"{_clip(expression)} {exc}") from None
+    except RecursionError:  # data nested deeper than the interpreter can follow
+        raise ExpressionError(f"{_clip(expression)}: the data is nested too deeply") from None
+
+
+def _type_error(exc: JMESPathTypeError) -> str:
+    # jmespath's own message prints the whole value, which may be huge; only a small one is shown.
+    value = exc.current_value
+    shown = f" {_as_text(value)}" if json_size(value, 100) <= 100 else ""
+    return f"{exc.function_name}() got a {exc.actual_type}{shown}, expected one of: {', '.join(exc.expected_types)}"
 
 
 def _clip(expression: str) -> str:
@@ -94,26 +120,72 @@ def condition_expression(when: str) -> str:
     return whole if whole is not None else when
 
 
-def when_holds(when: str, context: Mapping[str, Any]) -> bool:
-    return is_truthy(evaluate(condition_expression(when), context))
+def when_holds(when: str, context: Mapping[str, Any], evaluation: Evaluation | None = None) -> bool:
+    return is_truthy(evaluate(condition_expression(when), context, evaluation))
 
 
 def contains_template(value: Any) -> bool:
     return any("{{" in text for _, text in _strings(value, ""))
 
 
-def resolve(value: Any, context: Mapping[str, Any]) -> Any:
-    """``value`` with every template replaced; raises ``ExpressionError`` when an expression fails."""
+def resolve(value: Any, context: Mapping[str, Any], evaluation: Evaluation | None = None, where: str = "") -> Any:
+    """``value`` with every template replaced; raises ``ExpressionError`` naming where one failed.
+
+    Every template's value counts towards ``evaluation``'s output bound before it is placed, so text
+    built from many large values is refused before it is built.
+    """
+    evaluation = evaluation or Evaluation(EvaluationLimits())
     if isinstance(value, str):
-        whole = _whole_placeholder(value)
-        if whole is not None:
-            return evaluate(whole, context)
-        return PLACEHOLDER.sub(lambda match: _as_text(evaluate(match.group(1), context)), value)
+        try:
+            return _resolve_text(value, context, evaluation)
+        except ExpressionError as exc:
+            raise ExpressionError(f"{where}: {exc}" if where else str(exc)) from None
     if isinstance(value, dict):
-        return {key: resolve(item, context) for key, item in value.items()}
+        return {
+            key: resolve(item, context, evaluation, f"{where}.{key}" if where else str(key))
+            for key, item in value.items()
+        }
     if isinstance(value, list):
-        return [resolve(item, context) for item in value]
+        return [resolve(item, context, evaluation, f"{where}[{index}]") for index, item in enumerate(value)]
     return value
+
+
+def _resolve_text(text: str, context: Mapping[str, Any], evaluation: Evaluation) -> Any:
+    whole = _whole_placeholder(text)
+    if whole is not None:
+        return _counted(whole, evaluate(whole, context, evaluation), evaluation)
+    return PLACEHOLDER.sub(
+        lambda match: _as_text(_counted(match.group(1), evaluate(match.group(1), context, evaluation), evaluation)),
+        text,
+    )
+
+
+def _counted(expression: str, value: Any, evaluation: Evaluation) -> Any:
+    try:
+        evaluation.add_output(value)
+    except EvaluationBounded as exc:
+        raise ExpressionError(f"{_clip(expression)} {exc}") from None
+    return value
+
+
+async def resolve_bounded(value: Any, context: Mapping[str, Any], limits: EvaluationLimits, where: str = "") -> Any:
+    """``resolve`` within ``limits``, in a worker thread: the event loop is free while it runs."""
+    snapshot = _snapshot(context)
+    return await off_loop(lambda evaluation: resolve(value, snapshot, evaluation, where), limits)
+
+
+async def when_holds_bounded(when: str, context: Mapping[str, Any], limits: EvaluationLimits) -> bool:
+    snapshot = _snapshot(context)
+    try:
+        return await off_loop(lambda evaluation: when_holds(when, snapshot, evaluation), limits)
+    except ExpressionError as exc:
+        raise ExpressionError(f"when: {exc}") from None
+
+
+def _snapshot(context: Mapping[str, Any]) -> dict[str, Any]:
+    # Members of a parallel group record their results while another member's references are evaluated
+    # in a thread: the thread reads a copy of the top two levels, which no one changes.
+    return {key: dict(part) if isinstance(part, dict) else part for key, part in context.items()}
 
 
 def _whole_placeholder(text: str) -> str | None:
@@ -239,11 +311,25 @@ def reference_problems(expression: str, scope: ReferenceScope) -> list[str]:
     except ExpressionError as exc:
         return [str(exc)]
     problems = list(_function_problems(cast(dict[str, Any], parsed.parsed)))
+    problems.extend(_growth_problems(expression, cast(dict[str, Any], parsed.parsed)))
     for path in root_paths(expression):
         problem = _path_problem(path, scope)
         if problem is not None and problem not in problems:
             problems.append(problem)
     return problems
+
+
+def _growth_problems(expression: str, parsed: dict[str, Any]) -> list[str]:
+    try:
+        factor = growth(parsed)
+    except RecursionError:
+        return [f"{_clip(expression)} is nested too deeply to bound"]
+    if factor <= MAX_GROWTH:
+        return []
+    return [
+        f"{_clip(expression)} can multiply what it reads up to {factor:,} times (each nested projection or "
+        f"flatten multiplies, each multi-select adds); the limit is {MAX_GROWTH}: select what the step needs instead"
+    ]
 
 
 def _path_problem(path: tuple[str, ...], scope: ReferenceScope) -> str | None:

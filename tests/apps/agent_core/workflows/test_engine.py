@@ -292,7 +292,8 @@ async def test_runner_exceptions_and_unresolvable_arguments_fail_the_step() -> N
 
     assert runner.called() == [("raises", 1), ("numbers", 1)]  # "bad" never reached the runner
     assert result.errors["raises"] == "RuntimeError: connection reset"
-    assert result.errors["bad"].startswith("could not resolve the step: 'length(steps.numbers.result[0])'")
+    # The error names the argument, then the expression.
+    assert result.errors["bad"].startswith("could not resolve the step: arguments.n: 'length(steps.numbers.result[0])'")
     assert result.steps["bad"].attempts == 0
 
 
