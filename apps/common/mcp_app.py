@@ -29,13 +29,15 @@ from starlette.routing import Route
 
 from apps.common.jsonrpc_errors import InvalidRequestErrors
 from apps.common.metrics import McpMetrics, ObserveRequests, metrics_endpoint
+from apps.common.off_loop_tool import OffLoopTool
 from apps.common.security import BearerTokenGuard, transport_security
 from apps.common.settings import McpServerSettings
 from apps.common.tool_calls import ToolCallGuard, ToolPolicy
 from apps.common.tools import ToolDef
 
-ReadinessCheck = Callable[[], Awaitable[None]]
-"""Raises with a short, safe message when the dependency it checks is not usable."""
+ReadinessCheck = Callable[[], Awaitable[str | None]]
+"""Raises with a short, safe message when the dependency it checks is not usable. Returns None when it is, or a
+short note (``"skipped: …"``) when the check does not apply where the server runs; either way the server is ready."""
 
 _READINESS_TIMEOUT_SECONDS = 2.0
 MCP_PATH = "/mcp"
@@ -74,15 +76,20 @@ def _abandonable(fn: Callable[..., Any]) -> Callable[..., Any]:
     return run_in_thread
 
 
-def sdk_tools(tools: Sequence[ToolDef]) -> list[Tool]:
-    """The SDK's tool objects: it derives the input and output schemas from each signature."""
+def sdk_tools(tools: Sequence[ToolDef], result_limit: int | None = None) -> list[Tool]:
+    """The SDK's tool objects: it derives the input and output schemas from each signature.
+
+    ``OffLoopTool``: a large return value is converted to its result in a worker thread, not on the loop;
+    ``result_limit`` is the cap the guard will apply (see off_loop_tool.py).
+    """
     return [
-        Tool.from_function(
+        OffLoopTool.from_function(
             _abandonable(tool.fn),
             name=tool.tool_name,
             description=tool.description,
             annotations=tool.annotations,
             structured_output=True,
+            result_limit=result_limit,
         )
         for tool in tools
     ]
@@ -104,22 +111,25 @@ def _mcp_route(sdk_app: Starlette) -> Route:
 
 async def _run_readiness(checks: Mapping[str, ReadinessCheck]) -> tuple[bool, dict[str, str]]:
     results: dict[str, str] = {}
+    ready = True
     for name, check in checks.items():
         try:
             with anyio.fail_after(_READINESS_TIMEOUT_SECONDS):
-                await check()
-            results[name] = "ok"
+                note = await check()
+            results[name] = note[:300] if note else "ok"
+            continue
         except TimeoutError:
             results[name] = f"timed out after {_READINESS_TIMEOUT_SECONDS:g} s"
         except Exception as exc:  # a readiness probe reports every failure, it never raises
             results[name] = str(exc)[:300] or type(exc).__name__
-    return all(value == "ok" for value in results.values()), results
+        ready = False
+    return ready, results
 
 
 def create_mcp_app(spec: McpServerSpec, settings: McpServerSettings) -> Starlette:
     """Build the ASGI app for one MCP server. Raises ``ConfigurationError`` on bad settings."""
     token = settings.bearer_token()
-    tools = sdk_tools(spec.tools)
+    tools = sdk_tools(spec.tools, settings.max_result_bytes)
     server: MCPServer = MCPServer(spec.name, version=spec.version, instructions=spec.instructions, tools=tools)
     metrics = McpMetrics(spec.name)
     policies = {

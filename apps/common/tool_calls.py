@@ -7,6 +7,7 @@ result conversion.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Iterator, Mapping
@@ -22,7 +23,8 @@ from pydantic import BaseModel
 from apps.common.argument_sizes import oversized, size_limits
 from apps.common.fast_schema import Check, compile_check, matches_pattern
 from apps.common.metrics import McpMetrics
-from apps.common.result_cap import cap_result
+from apps.common.off_loop_tool import OVER_CAP_TEXT
+from apps.common.result_cap import OFF_LOOP_BYTES, cap_result
 
 log = logging.getLogger("apps.tool_calls")
 
@@ -133,6 +135,28 @@ def _as_wire_dict(result: HandlerResult) -> dict[str, Any]:
     return dict(result or {})
 
 
+def _wire_and_cap(result: HandlerResult, max_bytes: int, tool: str, *, small: bool) -> tuple[dict[str, Any], bool]:
+    return cap_result(_as_wire_dict(result), max_bytes, tool, small=small)
+
+
+def _is_large(result: HandlerResult) -> bool:
+    """Whether measuring and cutting ``result`` belongs in a worker thread, told from its content blocks alone.
+
+    A result of one of the kit's tools carries its data as JSON text (the SDK writes it; ``OffLoopTool`` too), so
+    the blocks' lengths say how large it is without walking the data; a result over the cap says so in its text.
+    """
+    blocks = getattr(result, "content", None) if isinstance(result, BaseModel) else (result or {}).get("content")
+    total = 0
+    for block in blocks if isinstance(blocks, list) else ():
+        for name in ("text", "data"):
+            value = block.get(name) if isinstance(block, dict) else getattr(block, name, None)
+            if isinstance(value, str):
+                if value.startswith(OVER_CAP_TEXT):
+                    return True
+                total += len(value)
+    return total > OFF_LOOP_BYTES // 2
+
+
 def _request_id(ctx: ServerRequestContext[Any, Any]) -> str | None:
     headers = getattr(ctx.request, "headers", None)
     supplied = headers.get("x-request-id") if headers is not None else None
@@ -184,15 +208,21 @@ class ToolCallGuard:
                     f"Correct them and call {policy.name} again; its input schema lists each argument and its bounds."
                 )
             with anyio.move_on_after(policy.timeout_seconds) as deadline:
-                result = _as_wire_dict(await call_next(ctx))
+                raw = await call_next(ctx)
             if deadline.cancelled_caught:
                 outcome = "timeout"
                 return error_result(
                     f"{policy.name} timed out after {policy.timeout_seconds:g} s and was abandoned. "
                     "Narrow the call (a smaller scope or limit) or try again later."
                 )
+            # Measuring and cutting cost time in proportion to the result: a large one (a 50 MB listing) is
+            # handled in a worker thread, so the loop keeps serving other calls and /health meanwhile.
+            if _is_large(raw):
+                cap = functools.partial(_wire_and_cap, raw, self.max_result_bytes, policy.name, small=False)
+                result, truncated = await anyio.to_thread.run_sync(cap)
+            else:
+                result, truncated = _wire_and_cap(raw, self.max_result_bytes, policy.name, small=True)
             outcome = "error" if result.get("isError") else "ok"
-            result, truncated = cap_result(result, self.max_result_bytes, policy.name)
             return result
         except Exception:
             outcome = "exception"

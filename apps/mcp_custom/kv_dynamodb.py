@@ -15,6 +15,11 @@ attribute       type  role
 DynamoDB deletes expired items lazily (often hours later), so every read filters on ``expires_at``.
 Reads are strongly consistent so a value written through one replica is read back through another.
 
+``create`` is one conditional ``PutItem`` (``attribute_not_exists(#k) OR #exp <= :now``): DynamoDB
+checks and writes atomically, so of two replicas creating the same key at once exactly one wins and the
+other gets ``ConditionalCheckFailedException`` (raised as ``KeyExistsError``); an expired item that
+DynamoDB has not yet swept counts as absent, as it does for reads. ``replace`` is a plain ``PutItem``.
+
 IAM actions the service needs on the table: ``dynamodb:PutItem``, ``dynamodb:GetItem``,
 ``dynamodb:Query`` and ``dynamodb:DescribeTable`` (readiness).
 
@@ -41,7 +46,9 @@ from botocore.exceptions import (
 
 from apps.common.tools import ToolError
 from apps.mcp_custom.kv_store import (
+    MAX_VALUE_BYTES,
     JsonValue,
+    KeyExistsError,
     StoredItem,
     decode_value,
     encode_value,
@@ -60,6 +67,8 @@ if TYPE_CHECKING:
 __all__ = ["DynamoDBKeyValueStore"]
 
 _NAMES = {"#ns": "namespace", "#k": "key", "#exp": "expires_at"}
+# The item under this key is absent, or present but expired (DynamoDB's TTL sweep lags by hours).
+_ABSENT_OR_EXPIRED = "attribute_not_exists(#k) OR #exp <= :now"
 # Pages keep going past expired-but-undeleted items; this bounds one list_keys call.
 _MAX_QUERY_PAGES = 20
 _ACCESS_CODES = frozenset(
@@ -78,6 +87,7 @@ class DynamoDBKeyValueStore:
         namespace: str = "default",
         *,
         page_size: int = 500,
+        max_value_bytes: int = MAX_VALUE_BYTES,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not table_name:
@@ -89,16 +99,23 @@ class DynamoDBKeyValueStore:
         self._client = client
         self._namespace = namespace
         self._page_size = page_size
+        self._max_value_bytes = max_value_bytes
         self._clock = clock
 
     @property
     def table_name(self) -> str:
         return self._table
 
-    def put(self, key: str, value: JsonValue, ttl_seconds: int | None = None) -> StoredItem:
+    def create(self, key: str, value: JsonValue, ttl_seconds: int | None = None) -> StoredItem:
+        return self._write(key, value, ttl_seconds, overwrite=False)
+
+    def replace(self, key: str, value: JsonValue, ttl_seconds: int | None = None) -> StoredItem:
+        return self._write(key, value, ttl_seconds, overwrite=True)
+
+    def _write(self, key: str, value: JsonValue, ttl_seconds: int | None, *, overwrite: bool) -> StoredItem:
         validate_key(key)
         ttl = validate_ttl(ttl_seconds)
-        text = encode_value(value)
+        text = encode_value(value, self._max_value_bytes)
         now = self._clock()
         updated_at = iso_utc(now)
         expires_at = expiry_epoch(now, ttl)
@@ -110,8 +127,23 @@ class DynamoDBKeyValueStore:
         }
         if expires_at is not None:
             item["expires_at"] = {"N": str(expires_at)}
-        with self._errors():
-            self._client.put_item(TableName=self._table, Item=item)
+        if overwrite:
+            with self._errors():
+                self._client.put_item(TableName=self._table, Item=item)
+        else:
+            try:
+                with self._errors():
+                    self._client.put_item(
+                        TableName=self._table,
+                        Item=item,
+                        ConditionExpression=_ABSENT_OR_EXPIRED,
+                        ExpressionAttributeNames={"#k": "key", "#exp": "expires_at"},
+                        ExpressionAttributeValues={":now": {"N": str(int(now))}},
+                    )
+            except ToolError as exc:
+                if _error_code(exc.__cause__) == "ConditionalCheckFailedException":
+                    raise KeyExistsError(key) from None
+                raise
         return StoredItem(key=key, value=decode_value(text), updated_at=updated_at, expires_at=expires_at)
 
     def get(self, key: str) -> StoredItem | None:
@@ -214,6 +246,13 @@ class DynamoDBKeyValueStore:
             raise ToolError("could not reach DynamoDB for the key/value store; try again later") from exc
         except BotoCoreError as exc:
             raise ToolError(f"the key/value store failed ({type(exc).__name__}); try again later") from exc
+
+
+def _error_code(exc: BaseException | None) -> str:
+    if not isinstance(exc, ClientError):
+        return ""
+    error: Any = exc.response.get("Error", {})
+    return str(error.get("Code", ""))
 
 
 def _int_attr(attribute: AttributeValueTypeDef | None) -> int | None:

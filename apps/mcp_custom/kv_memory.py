@@ -1,8 +1,10 @@
 """The in-process key/value store: for one replica, development and tests.
 
 Values are kept as JSON text, so a caller mutating what it stored or read cannot change the store.
-The store refuses new keys when full rather than evicting: silently losing someone's data is worse
-than a clear error.
+It is bounded twice: ``max_entries`` keys and ``max_total_bytes`` of keys and values together
+(``AGENTIC_KV_MAX_TOTAL_BYTES``), so a caller cannot grow the process without limit. When full it
+refuses the write rather than evicting: silently losing someone's data is worse than a clear error.
+Every check-then-write happens under one lock, so ``create`` is atomic across threads.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from dataclasses import dataclass
 
 from apps.common.tools import ToolError
 from apps.mcp_custom.kv_store import (
+    MAX_VALUE_BYTES,
     JsonValue,
+    KeyExistsError,
     StoredItem,
     decode_value,
     encode_value,
@@ -26,7 +30,10 @@ from apps.mcp_custom.kv_store import (
     validate_ttl,
 )
 
-__all__ = ["MemoryKeyValueStore"]
+__all__ = ["DEFAULT_MAX_TOTAL_BYTES", "MemoryKeyValueStore"]
+
+DEFAULT_MAX_TOTAL_BYTES = 64 * 1024 * 1024
+"""The default of ``AGENTIC_KV_MAX_TOTAL_BYTES``."""
 
 
 @dataclass(frozen=True)
@@ -38,31 +45,74 @@ class _Entry:
     def live(self, now: float) -> bool:
         return self.expires_at is None or now < self.expires_at
 
+    @staticmethod
+    def footprint(key: str, text: str) -> int:
+        # UTF-8 bytes of key and value: what the limit promises, whatever Python's own overhead is.
+        return len(key.encode()) + len(text.encode())
+
 
 class MemoryKeyValueStore:
-    """A thread-safe dict with TTLs, bounded to ``max_entries`` keys."""
+    """A thread-safe dict with TTLs, bounded to ``max_entries`` keys and ``max_total_bytes`` of data."""
 
-    def __init__(self, *, max_entries: int = 10_000, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        max_entries: int = 10_000,
+        max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
+        max_value_bytes: int = MAX_VALUE_BYTES,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
+        if max_total_bytes < 1 or max_value_bytes < 1:
+            raise ValueError("max_total_bytes and max_value_bytes must be at least 1")
         self._max_entries = max_entries
+        self._max_total_bytes = max_total_bytes
+        self._max_value_bytes = max_value_bytes
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
+        self._total_bytes = 0
         self._lock = threading.Lock()
 
-    def put(self, key: str, value: JsonValue, ttl_seconds: int | None = None) -> StoredItem:
+    def create(self, key: str, value: JsonValue, ttl_seconds: int | None = None) -> StoredItem:
+        return self._write(key, value, ttl_seconds, overwrite=False)
+
+    def replace(self, key: str, value: JsonValue, ttl_seconds: int | None = None) -> StoredItem:
+        return self._write(key, value, ttl_seconds, overwrite=True)
+
+    @property
+    def total_bytes(self) -> int:
+        """Bytes of keys and values held now, expired ones included until they are purged."""
+        with self._lock:
+            return self._total_bytes
+
+    def _write(self, key: str, value: JsonValue, ttl_seconds: int | None, *, overwrite: bool) -> StoredItem:
         validate_key(key)
         ttl = validate_ttl(ttl_seconds)
-        text = encode_value(value)
+        text = encode_value(value, self._max_value_bytes)
+        size = _Entry.footprint(key, text)
         with self._lock:
             now = self._clock()
-            if key not in self._entries and len(self._entries) >= self._max_entries:
+            previous = self._entries.get(key)
+            if previous is not None and not overwrite and previous.live(now):
+                raise KeyExistsError(key)
+            if previous is None and len(self._entries) >= self._max_entries:
                 self._purge_expired(now)
                 if len(self._entries) >= self._max_entries:
                     raise ToolError(
-                        f"the key/value store is full ({self._max_entries} keys); replace an existing key instead"
+                        f"the key/value store is full ({self._max_entries} keys); "
+                        "nothing was stored. Wait for values to expire, or replace an existing key"
+                    )
+            if self._total_after(key, size) > self._max_total_bytes:
+                self._purge_expired(now)
+                if self._total_after(key, size) > self._max_total_bytes:
+                    raise ToolError(
+                        f"the key/value store is full: it holds {self._total_bytes} of its {self._max_total_bytes} "
+                        f"bytes and this value needs {size}; nothing was stored. Store a smaller value, or wait "
+                        "for values to expire"
                     )
             entry = _Entry(text=text, updated_at=iso_utc(now), expires_at=expiry_epoch(now, ttl))
+            self._total_bytes = self._total_after(key, size)
             self._entries[key] = entry
         return StoredItem(key=key, value=decode_value(text), updated_at=entry.updated_at, expires_at=entry.expires_at)
 
@@ -73,7 +123,7 @@ class MemoryKeyValueStore:
             if entry is None:
                 return None
             if not entry.live(self._clock()):
-                del self._entries[key]
+                self._drop(key)
                 return None
         return StoredItem(
             key=key, value=decode_value(entry.text), updated_at=entry.updated_at, expires_at=entry.expires_at
@@ -97,4 +147,13 @@ class MemoryKeyValueStore:
 
     def _purge_expired(self, now: float) -> None:
         for key in [k for k, e in self._entries.items() if not e.live(now)]:
-            del self._entries[key]
+            self._drop(key)
+
+    def _total_after(self, key: str, size: int) -> int:
+        """The store's bytes once ``key`` holds ``size`` bytes (its current value, if any, freed)."""
+        current = self._entries.get(key)
+        return self._total_bytes + size - (0 if current is None else _Entry.footprint(key, current.text))
+
+    def _drop(self, key: str) -> None:
+        entry = self._entries.pop(key)
+        self._total_bytes -= _Entry.footprint(key, entry.text)

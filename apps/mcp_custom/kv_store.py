@@ -1,12 +1,19 @@
-"""The key/value store behind the store_data, get_data and list_keys tools.
+"""The key/value store behind the store_data, replace_data, get_data and list_keys tools.
 
 One small interface, two backends: ``MemoryKeyValueStore`` (kv_memory.py) for one process, and
 ``DynamoDBKeyValueStore`` (kv_dynamodb.py) for the cluster, where several replicas must see the same
 data. Both enforce the same limits here, so a value accepted locally is accepted in the cluster:
 
-- key: 1..256 characters of ``A-Z a-z 0-9 . _ : / @ -``
-- value: any JSON value, at most 64 KiB as compact UTF-8 JSON
+- key: 1..256 characters of ``A-Z a-z 0-9 . _ : / @ -``, starting with a letter or digit, in segments
+  separated by single ``.`` or ``/`` (so no ``..``, ``//``, leading or trailing separator): ``KEY_PATTERN``
+- value: any JSON value, at most ``max_value_bytes`` (``AGENTIC_KV_MAX_VALUE_BYTES``, 64 KiB by default)
+  as compact UTF-8 JSON
 - ttl_seconds: 1..2,592,000 (30 days), or None to keep the value until it is replaced
+
+Writing comes in two kinds, because they carry different risks: ``create`` never touches a value
+someone else stored (it fails with ``KeyExistsError`` when the key holds a live value, atomically in
+both backends), and ``replace`` overwrites. The tools map them to ``store_data`` (not destructive) and
+``replace_data`` (destructive, so the agent core asks a person before running it).
 
 Every failure a caller can act on is a ``ToolError``; ``check()`` raises one when the store cannot serve.
 """
@@ -30,6 +37,7 @@ __all__ = [
     "MAX_VALUE_BYTES",
     "PREFIX_PATTERN",
     "JsonValue",
+    "KeyExistsError",
     "KeyValueStore",
     "StoredItem",
     "decode_value",
@@ -45,10 +53,14 @@ __all__ = [
 JsonValue: TypeAlias = Any
 """Any value ``json.dumps`` accepts without coercion; checked at runtime by ``encode_value``."""
 
-KEY_PATTERN = r"^[A-Za-z0-9._:/@-]+$"
+# Segments of [A-Za-z0-9_:@-] joined by single "." or "/": no "..", "//", "./" or separator at either end,
+# so a key never reads as a relative path. Unambiguous (each separator ends a segment), so it matches in
+# linear time, and written without look-arounds so JSON Schema, pydantic and Python all read it alike.
+KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_:@-]*(?:[./][A-Za-z0-9_:@-]+)*$"
 PREFIX_PATTERN = r"^[A-Za-z0-9._:/@-]*$"
 MAX_KEY_LENGTH = 256
 MAX_VALUE_BYTES = 64 * 1024
+"""The default of ``AGENTIC_KV_MAX_VALUE_BYTES``."""
 MAX_TTL_SECONDS = 30 * 24 * 3600
 MAX_LIST_LIMIT = 1000
 
@@ -70,11 +82,28 @@ class StoredItem:
         return None if self.expires_at is None else iso_utc(self.expires_at)
 
 
+class KeyExistsError(ToolError):
+    """``create`` found a live value under the key: nothing was written."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"the key {key!r} already holds a value, so nothing was stored. store_data only creates new keys: "
+            "use replace_data to overwrite it (that needs a person's approval), or store under another key"
+        )
+        self.key = key
+
+
 class KeyValueStore(Protocol):
     """What the tools need from a store. Methods are synchronous: the tools run in worker threads."""
 
-    def put(self, key: str, value: JsonValue, ttl_seconds: int | None = None) -> StoredItem:
-        """Add or replace ``key``; a TTL makes it disappear after that many seconds."""
+    def create(self, key: str, value: JsonValue, ttl_seconds: int | None = None) -> StoredItem:
+        """Store ``key`` only if it holds no live value (an expired one counts as none), else raise
+        ``KeyExistsError``; atomic, so of two concurrent creates exactly one wins. A TTL makes it disappear
+        after that many seconds."""
+        ...
+
+    def replace(self, key: str, value: JsonValue, ttl_seconds: int | None = None) -> StoredItem:
+        """Store ``key`` whether or not it holds a value, overwriting it."""
         ...
 
     def get(self, key: str) -> StoredItem | None:
@@ -93,7 +122,8 @@ class KeyValueStore(Protocol):
 def validate_key(key: str) -> str:
     if not 1 <= len(key) <= MAX_KEY_LENGTH or not _KEY_RE.fullmatch(key):
         raise ToolError(
-            f"key must be 1 to {MAX_KEY_LENGTH} characters of letters, digits and . _ : / @ - "
+            f"key must be 1 to {MAX_KEY_LENGTH} characters of letters, digits and . _ : / @ -, starting with a "
+            "letter or digit, with no '..', '//' or '.' or '/' at the end "
             f"(e.g. 'reports/2025-03:summary'); got {key[:80]!r}"
         )
     return key
@@ -122,16 +152,19 @@ def validate_ttl(ttl_seconds: int | None) -> int | None:
     return int(ttl_seconds)
 
 
-def encode_value(value: JsonValue) -> str:
-    """Compact JSON text of ``value``, refusing what JSON cannot carry or what is over the size limit."""
+def encode_value(value: JsonValue, max_bytes: int = MAX_VALUE_BYTES) -> str:
+    """Compact JSON text of ``value``, refusing what JSON cannot carry or what is over ``max_bytes``."""
     try:
         # allow_nan=False: NaN and Infinity are not JSON, and other readers would choke on them.
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
         raise ToolError(f"value must be JSON (object, array, string, number, boolean or null): {exc}") from exc
-    size = len(text.encode("utf-8"))
-    if size > MAX_VALUE_BYTES:
-        raise ToolError(f"value is {size} bytes as JSON; the limit is {MAX_VALUE_BYTES} bytes (64 KiB)")
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:  # a lone surrogate ("\ud800") parses as JSON but is not Unicode text
+        raise ToolError(f"value must be valid Unicode text: {exc.reason} at character {exc.start}") from None
+    if size > max_bytes:
+        raise ToolError(f"value is {size} bytes as JSON; the limit is {max_bytes} bytes ({max_bytes / 1024:g} KiB)")
     return text
 
 

@@ -23,9 +23,13 @@ SERVICE_NAME = "custom-mcp-service"
 def make_store(settings: CustomSettings) -> KeyValueStore:
     table = settings.dynamodb_table
     if table is None:
-        return MemoryKeyValueStore()
+        return MemoryKeyValueStore(
+            max_total_bytes=settings.kv_max_total_bytes, max_value_bytes=settings.kv_max_value_bytes
+        )
     # No endpoint_url: boto3 reads AWS_ENDPOINT_URL(_DYNAMODB) itself, so LocalStack or moto can stand in.
-    return DynamoDBKeyValueStore(table, boto3.client("dynamodb"), namespace=settings.kv_namespace)
+    return DynamoDBKeyValueStore(
+        table, boto3.client("dynamodb"), namespace=settings.kv_namespace, max_value_bytes=settings.kv_max_value_bytes
+    )
 
 
 def create_app(settings: CustomSettings) -> Starlette:

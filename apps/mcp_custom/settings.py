@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from apps.common.settings import McpServerSettings
+from apps.mcp_custom.kv_memory import DEFAULT_MAX_TOTAL_BYTES
+from apps.mcp_custom.kv_store import MAX_VALUE_BYTES
 
 DYNAMODB_SCHEME = "dynamodb://"
 
@@ -16,6 +18,10 @@ class CustomSettings(McpServerSettings):
     kv_store: str = "memory"
     """``memory`` (one process; the local default) or ``dynamodb://<table>`` (shared by every replica)."""
     kv_namespace: str = Field(default="default", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    kv_max_value_bytes: int = Field(default=MAX_VALUE_BYTES, ge=1, le=350 * 1024)
+    """Largest value, as compact UTF-8 JSON. At most 350 KiB: a DynamoDB item (key and all) stops at 400 KB."""
+    kv_max_total_bytes: int = Field(default=DEFAULT_MAX_TOTAL_BYTES, ge=1024, le=16 * 1024**3)
+    """The in-memory store's bound on keys and values together; writes past it are refused, never evicted."""
 
     @field_validator("kv_store")
     @classmethod

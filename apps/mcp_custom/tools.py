@@ -3,6 +3,12 @@
 Parameter annotations become the tools' input schemas and the return models their output schemas,
 so the bounds below are what a model sees. The store tools are synchronous (the SDK runs them in a
 worker thread, which suits boto3); get_weather is async.
+
+Writing is split by risk. ``store_data`` only creates: it cannot change anything already stored, so it
+is annotated non-destructive and runs without asking. ``replace_data`` overwrites what someone else may
+rely on, so it is annotated destructive and the agent core asks a person first. A model talked into
+overwriting a shared key (a prompt injection in a value it read) gets an error from ``store_data`` and
+an approval request from ``replace_data``, never a silent overwrite.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from apps.mcp_custom.weather import MAX_LOCATION_LENGTH, WeatherClient, WeatherS
 
 __all__ = ["GetDataResult", "KeyListResult", "StoreDataResult", "build_tools"]
 
+_KEY_RULES = "letters, digits and . _ : / @ -; starts with a letter or digit; no '..' or '//'"
+
 # Annotations are resolved from this module's globals when the SDK builds the schemas, so they live here.
 LocationArg = Annotated[
     str,
@@ -38,13 +46,15 @@ LocationArg = Annotated[
 KeyArg = Annotated[
     str,
     Field(
-        description="Key: letters, digits and . _ : / @ -",
+        description="Key: " + _KEY_RULES,
         min_length=1,
         max_length=MAX_KEY_LENGTH,
         pattern=KEY_PATTERN,
     ),
 ]
-ValueArg = Annotated[JsonValue, Field(description="Any JSON value, at most 64 KiB when serialized")]
+ValueArg = Annotated[
+    JsonValue, Field(description="Any JSON value; its compact JSON must fit the store's size limit (64 KiB by default)")
+]
 TtlArg = Annotated[
     int | None,
     Field(description="Seconds until the value expires (at most 30 days); omit to keep it", ge=1, le=MAX_TTL_SECONDS),
@@ -80,8 +90,10 @@ def build_tools(weather: WeatherClient, store: KeyValueStore) -> list[ToolDef]:
         return await weather.summary(location)
 
     def store_data(key: KeyArg, value: ValueArg, ttl_seconds: TtlArg = None) -> StoreDataResult:
-        item = store.put(key, value, ttl_seconds)
-        return StoreDataResult(key=item.key, updated_at=item.updated_at, expires_at=item.expires_at_iso)
+        return _stored(store.create(key, value, ttl_seconds))
+
+    def replace_data(key: KeyArg, value: ValueArg, ttl_seconds: TtlArg = None) -> StoreDataResult:
+        return _stored(store.replace(key, value, ttl_seconds))
 
     def get_data(key: KeyArg) -> GetDataResult:
         item = store.get(key)
@@ -102,14 +114,26 @@ def build_tools(weather: WeatherClient, store: KeyValueStore) -> list[ToolDef]:
         ),
         ToolDef(
             store_data,
-            "Store a JSON value under a key, replacing any previous value; optional expiry in seconds.",
+            "Store a JSON value under a new key; fails if the key already holds a value. Optional expiry in seconds.",
             read_only=False,
             destructive=False,
+            # Not idempotent: a second identical call finds the key taken and fails.
+            idempotent=False,
+        ),
+        ToolDef(
+            replace_data,
+            "Store a JSON value under a key, overwriting any value already there. Optional expiry in seconds.",
+            read_only=False,
+            destructive=True,
             idempotent=True,
         ),
         ToolDef(get_data, "Read the JSON value stored under a key.", read_only=True),
         ToolDef(list_keys, "List stored keys, optionally only those starting with a prefix.", read_only=True),
     ]
+
+
+def _stored(item: StoredItem) -> StoreDataResult:
+    return StoreDataResult(key=item.key, updated_at=item.updated_at, expires_at=item.expires_at_iso)
 
 
 def _found(item: StoredItem) -> GetDataResult:

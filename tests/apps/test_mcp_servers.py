@@ -49,8 +49,8 @@ CASES = {
     ),
     "custom": ServerCase(
         "apps.mcp_custom",
-        frozenset({"get_weather", "store_data", "get_data", "list_keys"}),
-        frozenset(),
+        frozenset({"get_weather", "store_data", "replace_data", "get_data", "list_keys"}),
+        frozenset({"replace_data"}),
         ("get_weather", {"location": "London"}),
         ("get_weather", {"location": "http://169.254.169.254/latest"}),
     ),

@@ -30,7 +30,7 @@ def catalog(fleet: Fleet, http: httpx.Client) -> dict[tuple[str, str], dict[str,
         listed = rpc.post(http, fleet.mcp_url(server), rpc.request("tools/list"), token=TOKEN).json()
         for tool in listed["result"]["tools"]:
             schemas[(server, tool["name"])] = tool["inputSchema"]
-    assert len(schemas) == 15, sorted(schemas)
+    assert len(schemas) == 16, sorted(schemas)
     return schemas
 
 

@@ -2,7 +2,8 @@
 
 ``ssrf_locations(host, port)`` aims each trick at a given listener, so a test can run a canary there and
 prove nothing reached it. ``SQL_BYPASSES`` pairs each way around a read-only SQL tool with the start of
-the refusal the database server must answer.
+the refusal the database server must answer. ``doubling_reference`` and ``wide_reference`` are workflow
+references whose work explodes: one refused at validation, one stopped only by the run-time bound.
 """
 
 from __future__ import annotations
@@ -98,3 +99,39 @@ SQL_BYPASSES: list[tuple[str, str]] = [
     ("SELECT printf('%.*c', 2000000000, 'x')", "Refused: function printf"),
 ]
 """(statement, start of the refusal): each must be refused and leave the database file as it was."""
+
+
+def doubling_reference(levels: int, source: str = "steps.q.result.rows") -> str:
+    """A workflow reference that doubles its work per level (``.[@,@][]``): about 200 characters at 23 levels,
+    eight million elements per row it reads. Refused at validation above six levels (``bounds.MAX_GROWTH``)."""
+    return f"length({source}[]" + ".[@,@][]" * levels + ")"
+
+
+def wide_reference(source: str = "inputs.rows") -> str:
+    """A reference within the static bound (it multiplies what it reads 64 times) that is heavy only because its
+    input is wide: 100,000 elements in make it build 6.4 million. Only a run-time bound stops it."""
+    eight = "[" + ",".join(["@"] * 8) + "]"
+    return f"length({source}[].{eight}[].{eight}[])"
+
+
+def nested_json(depth: int, leaf: str = "0") -> str:
+    """JSON text nesting arrays and objects ``depth`` levels deep, written as text (``json.dumps`` would recurse)."""
+    opening, closing = '[{"d":' * (depth // 2) + "[" * (depth % 2), "]" * (depth % 2) + "}]" * (depth // 2)
+    return opening + leaf + closing
+
+
+DEEP_JSON_DEPTHS = [65, 1_000, 5_000, 100_000]
+"""Just past the agent core's limit (64), around Python's recursion limit, and far past it."""
+
+HOSTILE_EVENT_IDS = [
+    "99999999999999999999999999",  # overflowed SQLite's integer and dropped the connection
+    "1000000000000000000",  # one past the largest accepted
+    "-1",
+    "1e3",
+    "0x10",
+    "1_000",  # int() takes it
+    "١٢",  # so does this (Arabic-Indic digits)
+    "12abc",
+    "9" * 5000,  # past int()'s 4,300-digit limit
+]
+"""``Last-Event-ID`` / ``?after=`` values that are not an event number the store can hold: each a 400."""

@@ -1,7 +1,8 @@
 """A small MCP server built with our kit, whose tools tests can time, fail and count.
 
 Used where the real servers' tools would be too slow to script (a 0.3 s tool to show concurrency,
-a tool that fails twice then succeeds, a destructive tool whose calls are counted). ``LabState.runs``
+a tool that fails twice then succeeds, a destructive tool whose calls are counted, a 50 MB result).
+``python -m tests.support.lab_server --port N`` serves it as a process of its own. ``LabState.runs``
 counts executions per tool and text, so a test can show that no step ran twice; ``idempotency_keys``
 lists the key each ``tools/call`` carried in its ``_meta``.
 """
@@ -53,7 +54,10 @@ class LabState:
                 self.runs[(tool, text)] += 1
 
 
-def lab_tools(state: LabState) -> list[ToolDef]:
+def lab_tools(state: LabState, *, huge: bool = False) -> list[ToolDef]:
+    """The lab's tools; ``huge`` adds one returning ~50 MB (only the process started by ``main`` has it, so the
+    catalogue other tests assert on stays as it was)."""
+
     async def echo(text: Annotated[str, Field(min_length=1, max_length=200)]) -> Echoed:
         state.count("echo")
         return Echoed(text=text, items=[text, text.upper()])
@@ -95,7 +99,15 @@ def lab_tools(state: LabState) -> list[ToolDef]:
         await asyncio.sleep(seconds)
         return Echoed(text=change)
 
+    def huge_result(megabytes: Annotated[int, Field(ge=1, le=100)] = 50) -> Echoed:
+        # Sync, so it is built in a worker thread as a blocking tool's result would be: what is measured is the
+        # kit's handling of the result (conversion, measuring, cutting), not the building of it.
+        state.count("huge")
+        return Echoed(text="huge", items=[f"{i:09d}" + "x" * (1024 - 9) for i in range(megabytes * 1024)])
+
+    extra = [ToolDef(huge_result, "Return about this many megabytes of items.", read_only=True, name="huge")]
     return [
+        *(extra if huge else []),
         ToolDef(echo, "Echo a text back.", read_only=True),
         ToolDef(slow_echo, "Echo a text after a delay.", read_only=True),
         ToolDef(flaky, "Fail a set number of times for a key, then echo it.", read_only=True),
@@ -145,3 +157,22 @@ def run_lab_server(state: LabState | None = None, port: int | None = None) -> It
     app = RecordIdempotencyKeys(create_mcp_app(spec, McpServerSettings()), state)
     with serve_in_thread(app, port=port) as url:
         yield url + "/mcp", state
+
+
+def main() -> None:
+    import argparse
+
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description="Serve the lab MCP server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    flags = parser.parse_args()
+    spec = McpServerSpec(
+        name="lab", service="lab", version="1", instructions="test tools", tools=lab_tools(LabState(), huge=True)
+    )
+    uvicorn.run(create_mcp_app(spec, McpServerSettings()), host=flags.host, port=flags.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

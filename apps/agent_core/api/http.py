@@ -33,16 +33,46 @@ class ApiError(Exception):
         return JSONResponse(body, status_code=self.status, headers=headers)
 
 
+MAX_JSON_DEPTH = 64
+"""Objects and arrays nested deeper than this are refused: what reads them later (validation, references, the
+journal's JSON) recurses, and Python's stack ends near 1,000 levels."""
+MAX_EVENT_NUMBER = 10**18 - 1
+"""Event numbers are SQLite/DynamoDB integers: a bigger ``Last-Event-ID`` is refused before it reaches the store."""
+
+
+def nested_deeper_than(value: object, limit: int) -> bool:
+    """Whether ``value`` nests objects or arrays more than ``limit`` deep; a loop, never recursion."""
+    pending: list[tuple[object, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
 async def parse_body(request: Request, model: type[ModelT]) -> ModelT:
-    """The body as ``model``: 400 for malformed JSON, 422 listing every field problem (unknown fields too)."""
+    """The body as ``model``: 400 for malformed or too deeply nested JSON, 422 listing every field problem."""
     raw = await request.body()
+    too_deep = ApiError(
+        400, "malformed_json", f"the body nests objects or arrays more than {MAX_JSON_DEPTH} levels deep (the limit)"
+    )
     try:
         data = json.loads(raw) if raw else None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         message = exc.msg if isinstance(exc, json.JSONDecodeError) else "body is not UTF-8"
         raise ApiError(400, "malformed_json", f"the body is not valid JSON: {message}") from None
+    except RecursionError:  # the parser recurses per level: thousands of "[" end here, before any check of ours
+        raise too_deep from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits (Python's int_max_str_digits)
+        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {str(exc)[:200]}") from None
     if not isinstance(data, dict):
         raise ApiError(400, "malformed_json", "the body must be a JSON object")
+    if nested_deeper_than(data, MAX_JSON_DEPTH):
+        raise too_deep
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -149,9 +149,14 @@ _CLUSTER_HEALTH: dict[str, Any] = {
     },
 }
 
+_WEATHER_KEY = "weather/{{ inputs.location }}"
+# store_data only creates; overwriting an earlier run's value is replace_data, which a person approves.
 _WEATHER_TO_STORE: dict[str, Any] = {
     "name": "weather_to_store",
-    "description": "Fetch the weather for a place and store it in the key/value store under weather/<location>.",
+    "description": (
+        "Fetch the weather for a place and store it in the key/value store under weather/<location>. "
+        "Replacing a value an earlier run stored asks for approval."
+    ),
     "inputs": {"location": "London"},
     "steps": [
         {
@@ -160,14 +165,18 @@ _WEATHER_TO_STORE: dict[str, Any] = {
             "arguments": {"location": "{{ inputs.location }}"},
             "retry": {"attempts": 2, "backoff_seconds": 1},
         },
+        {"id": "existing", "tool": "custom.get_data", "arguments": {"key": _WEATHER_KEY}},
         {
             "id": "store",
             "tool": "custom.store_data",
-            "arguments": {
-                "key": "weather/{{ inputs.location }}",
-                "value": "{{ steps.weather.result }}",
-                "ttl_seconds": 86400,
-            },
+            "when": "!(steps.existing.result.found)",
+            "arguments": {"key": _WEATHER_KEY, "value": "{{ steps.weather.result }}", "ttl_seconds": 86400},
+        },
+        {
+            "id": "replace",
+            "tool": "custom.replace_data",
+            "when": "steps.existing.result.found",
+            "arguments": {"key": _WEATHER_KEY, "value": "{{ steps.weather.result }}", "ttl_seconds": 86400},
         },
     ],
 }
@@ -202,7 +211,8 @@ _TEMPLATES = (
         title="Weather into the key/value store",
         description=(
             "Fetches current weather and a 3-day forecast for the input location (default London) and stores it "
-            "under weather/<location>. The location becomes part of the key, so use letters, digits, . _ - only."
+            "under weather/<location>; replacing the value an earlier run stored there needs approval. The location "
+            "becomes part of the key, so use letters, digits, . _ - only."
         ),
         workflow=WorkflowDocument.model_validate(_WEATHER_TO_STORE),
     ),

@@ -90,7 +90,10 @@ def test_templates_lists_the_built_in_workflows(core: CoreClient) -> None:
     for template_id in ("s3_inventory", "database_report", "cluster_health", "weather_to_store"):
         assert any(line.startswith(template_id + "  ") for line in result.stdout.splitlines())
     assert "inputs: location (default 'London')" in result.stdout
-    assert "steps: custom.get_weather then custom.store_data" in result.stdout
+    assert (
+        "steps: custom.get_weather then custom.get_data then custom.store_data then custom.replace_data"
+        in result.stdout
+    )
 
 
 def test_a_template_runs_by_id_and_the_platform_checks_it(core: CoreClient) -> None:

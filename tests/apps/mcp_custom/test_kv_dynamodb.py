@@ -13,6 +13,7 @@ from botocore.stub import Stubber
 
 from apps.common.tools import ToolError
 from apps.mcp_custom.kv_dynamodb import DynamoDBKeyValueStore
+from apps.mcp_custom.kv_store import KeyExistsError
 from tests.support.net import free_port
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def test_client_uses_the_moto_endpoint(dynamodb: DynamoDBClient, aws_env: str) -
 
 def test_put_get_round_trip(store: DynamoDBKeyValueStore, dynamodb: DynamoDBClient, table: str) -> None:
     value = {"city": "São Paulo", "temps": [19, 29.5], "ok": True, "none": None}
-    put = store.put("report/2025-03-14", value)
+    put = store.create("report/2025-03-14", value)
     got = store.get("report/2025-03-14")
 
     assert got is not None
@@ -98,17 +99,48 @@ def test_put_get_round_trip(store: DynamoDBKeyValueStore, dynamodb: DynamoDBClie
 
 
 def test_replace_and_missing(store: DynamoDBKeyValueStore) -> None:
-    store.put("k", 1)
-    store.put("k", [2])
+    store.replace("k", 1)
+    store.replace("k", [2])
     got = store.get("k")
     assert got is not None and got.value == [2]
     assert store.get("absent") is None
 
 
+def test_create_is_a_conditional_write_that_one_replica_wins(
+    dynamodb: DynamoDBClient, table: str, clock: FakeClock
+) -> None:
+    # Two replicas (two stores, two clients) over one table: the second create finds the key taken.
+    first = DynamoDBKeyValueStore(table, dynamodb, clock=clock)
+    second = DynamoDBKeyValueStore(table, boto3.client("dynamodb"), clock=clock)
+    first.create("shared/plan", "original")
+    with pytest.raises(KeyExistsError, match=r"'shared/plan' already holds a value.*replace_data"):
+        second.create("shared/plan", "overwritten")
+    item = dynamodb.get_item(TableName=table, Key={"namespace": {"S": "default"}, "key": {"S": "shared/plan"}})["Item"]
+    assert item["value"] == {"S": '"original"'}, "the refused create left the stored item alone"
+    assert second.replace("shared/plan", "replaced").value == "replaced"
+    with pytest.raises(KeyExistsError):
+        first.create("shared/plan", "again")
+
+
+def test_create_takes_a_key_whose_item_expired_but_was_not_swept_yet(
+    store: DynamoDBKeyValueStore, dynamodb: DynamoDBClient, table: str, clock: FakeClock
+) -> None:
+    store.create("session:x", "old", ttl_seconds=10)
+    clock.now += 9
+    with pytest.raises(KeyExistsError):
+        store.create("session:x", "new")
+    clock.now += 1  # expired as far as reads go; DynamoDB's sweep has not deleted it (moto never does)
+    key = {"namespace": {"S": "default"}, "key": {"S": "session:x"}}
+    assert "Item" in dynamodb.get_item(TableName=table, Key=key)
+    assert store.create("session:x", "new").value == "new"
+    got = store.get("session:x")
+    assert got is not None and (got.value, got.expires_at) == ("new", None)
+
+
 def test_namespaces_do_not_see_each_other(dynamodb: DynamoDBClient, table: str) -> None:
     blue = DynamoDBKeyValueStore(table, dynamodb, namespace="blue")
     green = DynamoDBKeyValueStore(table, dynamodb, namespace="green")
-    blue.put("shared", "blue's")
+    blue.create("shared", "blue's")
     assert green.get("shared") is None
     assert green.list_keys() == ([], False)
     assert blue.list_keys() == (["shared"], False)
@@ -117,8 +149,8 @@ def test_namespaces_do_not_see_each_other(dynamodb: DynamoDBClient, table: str) 
 def test_expired_items_are_filtered_before_dynamodb_deletes_them(
     store: DynamoDBKeyValueStore, dynamodb: DynamoDBClient, table: str, clock: FakeClock
 ) -> None:
-    item = store.put("session:a", {"n": 1}, ttl_seconds=60)
-    store.put("session:b", {"n": 2})
+    item = store.create("session:a", {"n": 1}, ttl_seconds=60)
+    store.create("session:b", {"n": 2})
     assert item.expires_at == int(NOW) + 60
 
     clock.now += 59
@@ -143,7 +175,7 @@ def test_prefix_listing_paginates(dynamodb: DynamoDBClient, table: str, clock: F
     store = DynamoDBKeyValueStore(table, dynamodb, page_size=4, clock=clock)
     wanted = [f"p/{i:02d}" for i in range(25)]
     for key in [*wanted, "q/1", "q/2", "pz"]:
-        store.put(key, key)
+        store.create(key, key)
     queries = count_queries(dynamodb)
 
     assert store.list_keys("p/", limit=10) == (wanted[:10], True)
@@ -158,7 +190,7 @@ def test_prefix_listing_paginates(dynamodb: DynamoDBClient, table: str, clock: F
 def test_listing_skips_expired_items_across_pages(dynamodb: DynamoDBClient, table: str, clock: FakeClock) -> None:
     store = DynamoDBKeyValueStore(table, dynamodb, page_size=3, clock=clock)
     for i in range(12):
-        store.put(f"t/{i:02d}", i, ttl_seconds=10 if i % 2 else None)
+        store.create(f"t/{i:02d}", i, ttl_seconds=10 if i % 2 else None)
     clock.now += 10
 
     live = [f"t/{i:02d}" for i in range(0, 12, 2)]
@@ -169,7 +201,7 @@ def test_listing_skips_expired_items_across_pages(dynamodb: DynamoDBClient, tabl
 def test_listing_work_is_bounded_and_reported_as_truncated(dynamodb: DynamoDBClient, table: str) -> None:
     store = DynamoDBKeyValueStore(table, dynamodb, page_size=1)
     for i in range(22):
-        store.put(f"b/{i:02d}", i)
+        store.create(f"b/{i:02d}", i)
     queries = count_queries(dynamodb)
 
     keys, truncated = store.list_keys("b/", limit=1000)
@@ -180,11 +212,13 @@ def test_listing_work_is_bounded_and_reported_as_truncated(dynamodb: DynamoDBCli
 
 def test_limits_are_enforced_before_calling_dynamodb(store: DynamoDBKeyValueStore) -> None:
     with pytest.raises(ToolError, match="key must be"):
-        store.put("bad key", 1)
+        store.create("bad key", 1)
     with pytest.raises(ToolError, match="64 KiB"):
-        store.put("k", "x" * 70_000)
+        store.create("k", "x" * 70_000)
+    with pytest.raises(ToolError, match="the limit is 1000 bytes"):
+        DynamoDBKeyValueStore(store.table_name, boto3.client("dynamodb"), max_value_bytes=1000).replace("k", "x" * 999)
     with pytest.raises(ToolError, match="ttl_seconds"):
-        store.put("k", 1, ttl_seconds=0)
+        store.create("k", 1, ttl_seconds=0)
     with pytest.raises(ToolError, match="limit"):
         store.list_keys("", limit=0)
 
@@ -207,7 +241,8 @@ def test_check_accepts_the_documented_table(store: DynamoDBKeyValueStore, dynamo
 
 def test_missing_table(dynamodb: DynamoDBClient) -> None:
     store = DynamoDBKeyValueStore("no-such-table", dynamodb)
-    for call in (lambda: store.put("k", 1), lambda: store.get("k"), lambda: store.list_keys(), store.check):
+    calls = (lambda: store.create("k", 1), lambda: store.replace("k", 1), lambda: store.get("k"), store.check)
+    for call in calls:
         with pytest.raises(ToolError, match="table 'no-such-table' does not exist"):
             call()
 
@@ -248,4 +283,4 @@ def test_unreachable_endpoint(aws_env: str) -> None:
     config = Config(connect_timeout=0.5, read_timeout=0.5, retries={"max_attempts": 1, "mode": "standard"})
     client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{free_port()}", config=config)
     with pytest.raises(ToolError, match="could not reach DynamoDB"):
-        DynamoDBKeyValueStore("t", client).put("k", 1)
+        DynamoDBKeyValueStore("t", client).create("k", 1)

@@ -50,7 +50,7 @@ async def schemas(server: MCPServer) -> dict[str, Any]:
 
 async def test_catalogue_and_annotations(server: MCPServer) -> None:
     listed = await schemas(server)
-    assert sorted(listed) == ["get_data", "get_weather", "list_keys", "store_data"]
+    assert sorted(listed) == ["get_data", "get_weather", "list_keys", "replace_data", "store_data"]
     hints = {
         name: (t.annotations.read_only_hint, t.annotations.destructive_hint, t.annotations.idempotent_hint,
                t.annotations.open_world_hint)
@@ -58,7 +58,9 @@ async def test_catalogue_and_annotations(server: MCPServer) -> None:
     }  # fmt: skip
     assert hints == {
         "get_weather": (True, False, True, True),
-        "store_data": (False, False, True, False),
+        # Creating cannot change what is stored: no approval. Overwriting can: the agent core asks first.
+        "store_data": (False, False, False, False),
+        "replace_data": (False, True, True, False),
         "get_data": (True, False, True, False),
         "list_keys": (True, False, True, False),
     }
@@ -71,7 +73,9 @@ async def test_input_schemas_carry_bounds(server: MCPServer) -> None:
     assert (location["minLength"], location["maxLength"]) == (1, 100)
     store = listed["store_data"].input_schema
     assert store["required"] == ["key", "value"]
-    assert store["properties"]["key"]["pattern"] == "^[A-Za-z0-9._:/@-]+$"
+    assert store["properties"]["key"]["pattern"] == r"^[A-Za-z0-9][A-Za-z0-9_:@-]*(?:[./][A-Za-z0-9_:@-]+)*$"
+    assert store["properties"]["key"]["maxLength"] == 256
+    assert listed["replace_data"].input_schema["properties"] == store["properties"]
     assert "type" not in store["properties"]["value"]  # any JSON value
     ttl = store["properties"]["ttl_seconds"]["anyOf"][0]
     assert (ttl["minimum"], ttl["maximum"]) == (1, 2_592_000)
@@ -100,6 +104,26 @@ async def test_store_get_list_through_the_sdk(server: MCPServer) -> None:
 
     missing = await call(server, "get_data", {"key": "notes/9"})
     assert (missing["found"], missing["value"]) == (False, None)
+
+
+async def test_store_data_only_creates_and_replace_data_overwrites(server: MCPServer) -> None:
+    await call(server, "store_data", {"key": "shared/plan", "value": "original"})
+    with pytest.raises(ToolError, match=r"'shared/plan' already holds a value.*use replace_data to overwrite it"):
+        await server.call_tool("store_data", {"key": "shared/plan", "value": "overwritten"})
+    assert (await call(server, "get_data", {"key": "shared/plan"}))["value"] == "original"
+
+    replaced = await call(server, "replace_data", {"key": "shared/plan", "value": {"v": 2}, "ttl_seconds": 5})
+    assert replaced["key"] == "shared/plan" and replaced["expires_at"]
+    assert (await call(server, "get_data", {"key": "shared/plan"}))["value"] == {"v": 2}
+    await call(server, "replace_data", {"key": "shared/new", "value": 1})  # replacing nothing stores it
+    assert (await call(server, "get_data", {"key": "shared/new"}))["found"] is True
+
+
+@pytest.mark.parametrize("key", ["../etc/passwd", "a/../b", "a//b", "/a", "a/", ".hidden", "a.", "tab\tkey"])
+async def test_path_like_keys_are_refused_by_the_schema(server: MCPServer, key: str) -> None:
+    for tool in ("store_data", "replace_data"):
+        with pytest.raises(ToolError, match="key"):
+            await server.call_tool(tool, {"key": key, "value": 1})
 
 
 async def test_schema_bounds_are_enforced(server: MCPServer) -> None:

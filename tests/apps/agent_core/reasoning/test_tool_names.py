@@ -77,7 +77,7 @@ def test_duplicate_specs_are_kept_once() -> None:
 
 def test_every_name_in_the_real_catalog_is_valid_and_unique(catalog: list[ToolSpec]) -> None:
     names = ToolNameMap(catalog)
-    assert len(names) == len(catalog) == 15
+    assert len(names) == len(catalog) == 16
     assert all(TOOL_NAME_PATTERN.fullmatch(name) for name in names.names)
     assert {(s.server, s.name) for s in names.specs} == {(s.server, s.name) for s in catalog}
 

@@ -33,7 +33,8 @@ from apps.mcp_custom.kv_memory import MemoryKeyValueStore
 from apps.mcp_custom.weather import WeatherClient
 from apps.mcp_database import tools as database_tools
 from apps.mcp_database.sample_data import ORDER_STATUSES, build_sample_database
-from apps.mcp_database.sandbox import ReadOnlyDatabase
+from apps.mcp_database.pool import SandboxedDatabase
+from apps.mcp_database.protocol import WorkerLimits
 from apps.mcp_kubernetes import tools as kubernetes_tools
 from apps.mcp_kubernetes.cluster_access import ClusterAccess
 from tests.support.fake_kube import FakeKube, default_state, run_fake_kube
@@ -45,8 +46,9 @@ HEALTHY_POD_STATUSES = {"Running", "Succeeded", "Completed"}
 class Tools:
     """Calls tools through the SDK's server, as an MCP client would reach them, and records what it analysed."""
 
-    def __init__(self, server: str, defs: list[ToolDef]) -> None:
+    def __init__(self, server: str, defs: list[ToolDef], may_skip: frozenset[str] = frozenset()) -> None:
         self.server = server
+        self.may_skip = may_skip
         self.mcp = MCPServer(server, tools=sdk_tools(defs))
         self.calls: list[ToolCall] = []
         self.analyzed: list[tuple[str, Any]] = []
@@ -62,7 +64,7 @@ class Tools:
         return ToolOutcome(call_id=call.id, ok=True, result=result.structured_content)
 
     async def skip_step(self, step_id: str, reason: str) -> None:
-        raise AssertionError(f"nothing should be skipped here: {step_id} ({reason})")
+        assert step_id in self.may_skip, f"nothing else should be skipped here: {step_id} ({reason})"
 
     async def analyze(self, instruction: str, data: Any) -> str:
         self.analyzed.append((instruction, data))
@@ -129,9 +131,17 @@ async def test_s3_inventory_lists_the_buckets_and_analyses_them(aws_env: str) ->
 async def test_database_report_runs_its_queries_on_the_sample_database(tmp_path: Path) -> None:
     path = tmp_path / "shop.db"
     build_sample_database(path)
-    tools = Tools("database", database_tools.build_tools(ReadOnlyDatabase(path)))
-
-    result = await tools.run("database_report")
+    limits = WorkerLimits(
+        path=path,
+        deadline_seconds=2.0,
+        max_rows=500,
+        max_sql_length=10_000,
+        max_reply_bytes=400_000,
+        memory_bytes=256 * 1024 * 1024,
+    )
+    async with SandboxedDatabase(limits, workers=1) as database:
+        tools = Tools("database", database_tools.build_tools(database))
+        result = await tools.run("database_report")
 
     assert result.status == "succeeded", result.error
     assert {table["name"] for table in result.results["schema"]["tables"]} >= {
@@ -195,7 +205,8 @@ async def test_weather_to_store_stores_the_forecast_under_the_place(
 ) -> None:
     weather = WeatherClient(wttr.base_url, retry_backoff_seconds=0.01)
     store = MemoryKeyValueStore()
-    tools = Tools("custom", custom_tools.build_tools(weather, store))
+    # A first run creates the key; replacing it (a later run) is the approval-gated replace_data, skipped here.
+    tools = Tools("custom", custom_tools.build_tools(weather, store), may_skip=frozenset({"replace"}))
     try:
         result = await tools.run("weather_to_store", inputs=inputs)
     finally:
@@ -208,4 +219,22 @@ async def test_weather_to_store_stores_the_forecast_under_the_place(
     assert item.value == result.results["weather"]
     assert item.value["current"]
     assert result.results["store"]["key"] == f"weather/{place}"
-    assert result.final_answer == 'Workflow "weather_to_store" succeeded: 2 succeeded.'
+    assert result.final_answer == 'Workflow "weather_to_store" succeeded: 3 succeeded, 1 skipped.'
+
+
+@pytest.mark.anyio
+async def test_weather_to_store_replaces_an_earlier_value_only_through_replace_data(wttr: FakeWttr) -> None:
+    weather = WeatherClient(wttr.base_url, retry_backoff_seconds=0.01)
+    store = MemoryKeyValueStore()
+    store.create("weather/London", "an earlier run's value")
+    # The run finds the key taken: store_data is skipped and replace_data (destructive: the agent core asks a
+    # person before it runs) does the write. This harness calls tools directly, so here it just runs.
+    tools = Tools("custom", custom_tools.build_tools(weather, store), may_skip=frozenset({"store"}))
+    try:
+        result = await tools.run("weather_to_store")
+    finally:
+        await weather.aclose()
+    assert result.status == "succeeded", result.error
+    assert [call.tool for call in tools.calls] == ["get_weather", "get_data", "replace_data"]
+    item = store.get("weather/London")
+    assert item is not None and item.value == result.results["weather"]
