@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 UV_VERSION := 0.13.8
 CONFORMANCE := tools/mcp-conformance
 CHECKOV_VENV := .venv-checkov
+EVERYTHING := tools/mcp-everything
+MCP_V1_VENV := .venv-mcp-v1
 
 .PHONY: dev test lint typecheck unit soak system-deps bench bench-quick plan render preflight verify lock clean
 
@@ -35,6 +37,17 @@ $(CONFORMANCE)/node_modules/.installed: $(CONFORMANCE)/package.json $(CONFORMANC
 	cd $(CONFORMANCE) && npm ci --silent --no-audit --no-fund
 	touch $@
 
+# Third-party MCP servers the gateway's tests run against: the reference server-everything (Node) pinned by its
+# package-lock.json, and a server on the official Python SDK 1.x, whose pins clash with ours (own virtualenv).
+$(EVERYTHING)/node_modules/.installed: $(EVERYTHING)/package.json $(EVERYTHING)/package-lock.json
+	cd $(EVERYTHING) && npm ci --silent --no-audit --no-fund
+	touch $@
+
+$(MCP_V1_VENV)/.installed: tools/mcp-python-v1/requirements.txt $(VENV)/.installed
+	test -x $(MCP_V1_VENV)/bin/python || $(PYTHON) -m venv $(MCP_V1_VENV)
+	$(VENV)/bin/uv pip install --quiet --require-hashes --python $(MCP_V1_VENV)/bin/python -r tools/mcp-python-v1/requirements.txt
+	touch $@
+
 # checkov pins an old `packaging`, so it lives in a virtualenv of its own.
 $(CHECKOV_VENV)/.installed: requirements/checkov.txt $(VENV)/.installed
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
@@ -50,7 +63,8 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "install Debian's $$missing (sudo apt-get install $$missing) for the tests" >&2; exit 1; fi; fi
 
-unit: $(VENV)/.installed $(CONFORMANCE)/node_modules/.installed $(CHECKOV_VENV)/.installed system-deps
+unit: $(VENV)/.installed $(CONFORMANCE)/node_modules/.installed $(CHECKOV_VENV)/.installed system-deps \
+	$(EVERYTHING)/node_modules/.installed $(MCP_V1_VENV)/.installed
 	$(PY) -m pytest
 
 # The long part of the reliability suite: many more fuzzed examples, and the load repeated (bounded: ~15 min).
@@ -92,6 +106,8 @@ lock: $(VENV)/.installed
 	$(VENV)/bin/uv pip compile --quiet --no-header --generate-hashes --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 --constraint requirements.txt requirements/runtime.in -o requirements/runtime.txt
 	$(VENV)/bin/uv pip compile --quiet --no-header --python-version 3.11 requirements/checkov.in -o requirements/checkov.txt
+	$(VENV)/bin/uv pip compile --quiet --no-header --generate-hashes --python-version 3.11 \
+	  tools/mcp-python-v1/requirements.in -o tools/mcp-python-v1/requirements.txt
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) var rendered .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(MCP_V1_VENV) var rendered .pytest_cache .mypy_cache .ruff_cache

@@ -14,7 +14,7 @@ from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from apps.agent_core.api.http import ApiError, parse_body, principal
+from apps.agent_core.api.http import MAX_EVENT_NUMBER, ApiError, parse_body, principal
 from apps.agent_core.api.schemas import (
     ApprovalDecision,
     HealthReport,
@@ -103,11 +103,7 @@ async def run_events(request: Request) -> Response:
     service = _service(request)
     if await service.store.get(run_id) is None:
         raise ApiError(404, "not_found", "no run with this id")
-    resume_from = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
-    try:
-        after = int(resume_from)
-    except ValueError:
-        raise ApiError(400, "invalid_request", "Last-Event-ID must be an event number") from None
+    after = _event_number(request.headers.get("last-event-id") or request.query_params.get("after") or "0")
 
     async def stream() -> AsyncIterator[dict[str, str]]:
         async for event in service.follow(run_id, after):
@@ -115,6 +111,19 @@ async def run_events(request: Request) -> Response:
             yield {"id": str(event.seq), "event": event.type, "data": json.dumps(payload, default=str)}
 
     return EventSourceResponse(stream(), ping=SSE_PING_SECONDS, headers={"Cache-Control": "no-store"})
+
+
+def _event_number(text: str) -> int:
+    """``Last-Event-ID`` (or ``?after=``) as an event number: ASCII digits only (``int`` also takes "١٢", "1_0" and
+    " 12 "), within what the store's integers hold (a bigger one overflowed SQLite and dropped the connection)."""
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > len(str(MAX_EVENT_NUMBER)):
+        raise ApiError(
+            400,
+            "invalid_request",
+            f"Last-Event-ID (or ?after=) must be an event number from 0 to {MAX_EVENT_NUMBER}; got {text[:40]!r}",
+        )
+    return int(digits)
 
 
 async def cancel_run(request: Request) -> Response:
@@ -141,7 +150,9 @@ async def decide_approval(request: Request) -> Response:
 async def list_tools(request: Request) -> Response:
     principal(request, "viewer")
     refresh = request.query_params.get("refresh") in ("1", "true")
-    return _json(ToolList(tools=await _service(request).gateway.tools(refresh=refresh)))
+    gateway = _service(request).gateway
+    tools = await gateway.tools(refresh=refresh)
+    return _json(ToolList(tools=tools, servers=gateway.server_statuses()))
 
 
 async def health(request: Request) -> Response:

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from apps.agent_core.gateway.base import ServerHealth
+from apps.agent_core.gateway.base import ServerHealth, ServerStatus
 from apps.agent_core.model import RunKind, RunStatus, TokenUsage
 from apps.agent_core.reasoning.base import ToolSpec
 from apps.agent_core.workflows.templates import WorkflowTemplate
@@ -72,6 +72,8 @@ class RunList(BaseModel):
 
 class ToolList(BaseModel):
     tools: list[ToolSpec]
+    servers: list[ServerStatus] = Field(default_factory=list)
+    """Every configured server, also one whose tools could not be listed (with its error)."""
 
 
 class ReasonerInfo(BaseModel):

@@ -6,6 +6,7 @@ from apps.agent_core.gateway.errors import (
     CallTimedOut,
     CircuitOpen,
     McpServerError,
+    ProtocolMismatch,
     ServerRejected,
     ServerUnavailable,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "McpGateway",
     "McpServerClient",
     "McpServerError",
+    "ProtocolMismatch",
     "RetryPolicy",
     "ServerRejected",
     "ServerUnavailable",

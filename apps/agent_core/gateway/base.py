@@ -2,22 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
+from apps.agent_core.gateway.errors import FailureKind
 from apps.agent_core.model import ToolCall, ToolOutcome
 from apps.agent_core.reasoning.base import ToolSpec
 
 
-class ServerHealth(BaseModel):
+class ServerStatus(BaseModel):
+    """One configured server as the gateway last saw it; a server that cannot be used says why."""
+
     server: str
     url: str
     reachable: bool
+    """It answered MCP the last time it was asked (listing its tools, or the health probe)."""
+    protocol_version: str | None = None
+    """The MCP revision negotiated with it, e.g. ``2026-07-28`` or ``2025-11-25``; ``None`` until it is met."""
+    transport: Literal["streamable-http"] = "streamable-http"
+    session: bool = False
+    """It keeps a session (``Mcp-Session-Id``) for this client."""
+    tools: int | None = None
+    """How many tools it listed last; ``None`` when they could not be listed (or were not yet)."""
+    failure: FailureKind | None = None
+    """What kind of failure ``error`` is: ``unreachable``, ``circuit_open``, ``timeout``, ``rejected`` or
+    ``protocol_mismatch`` (the server answered but shares no MCP revision with this client)."""
+    error: str | None = None
+
+
+class ServerHealth(ServerStatus):
     latency_ms: float | None = None
+    probe: str | None = None
+    """The MCP request that answered: ``server/discover`` (2026-07-28) or ``ping`` (older revisions)."""
     breaker: str = "closed"
     """``closed`` (calls flow), ``open`` (failing fast while the server is down) or ``half_open`` (probing)."""
-    error: str | None = None
 
 
 IDEMPOTENCY_KEY_META = "agentic-workflows/idempotency-key"
@@ -32,6 +51,10 @@ class ToolGateway(Protocol):
 
     async def tools(self, *, refresh: bool = False) -> list[ToolSpec]:
         """Every tool of every reachable server, from a cache with a TTL; ``refresh`` forces a reload."""
+        ...
+
+    def server_statuses(self) -> list[ServerStatus]:
+        """Every configured server as the last listing left it (nothing is sent): tools, revision, error."""
         ...
 
     async def call(

@@ -3,6 +3,7 @@
 Each server's listing is cached on its own, so one server's failure or refresh leaves the others'
 entries alone. A server that cannot be listed contributes no tools (the model should not be offered
 tools it cannot reach) and is asked again next time; its breaker makes that cheap while it is down.
+It is not forgotten, though: ``failure()`` keeps why, for ``/api/tools`` and ``/api/health`` to show.
 The catalog honours its own TTL rather than the 2026-07-28 ``ttlMs`` of the listing: the SDK's
 servers (ours included) leave it at 0, which would mean a tools/list before every turn.
 """
@@ -15,12 +16,36 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+from mcp_types import Tool
+
 from apps.agent_core.gateway.errors import McpServerError
 from apps.agent_core.reasoning.base import ToolSpec
 
 log = logging.getLogger(__name__)
 
 ToolLister = Callable[[], Awaitable[list[ToolSpec]]]
+
+
+def tool_spec(server: str, tool: Tool) -> ToolSpec:
+    """The catalog's view of one tool. Missing hints take MCP's defaults, which assume the worst."""
+    hints = tool.annotations
+    read_only = bool(hints and hints.read_only_hint)
+    destructive_hint = hints.destructive_hint if hints else None
+    idempotent_hint = hints.idempotent_hint if hints else None
+    open_world_hint = hints.open_world_hint if hints else None
+    return ToolSpec(
+        server=server,
+        name=tool.name,
+        description=(tool.description or tool.title or "").strip(),
+        input_schema=tool.input_schema,
+        output_schema=tool.output_schema,
+        read_only=read_only,
+        # MCP reads destructive and idempotent only when readOnlyHint is false: a tool that changes
+        # nothing destroys nothing, and calling it twice is the same as calling it once.
+        destructive=False if read_only else (destructive_hint if destructive_hint is not None else True),
+        idempotent=True if read_only else bool(idempotent_hint),
+        open_world=open_world_hint if open_world_hint is not None else True,
+    )
 
 
 @dataclass(frozen=True)
@@ -43,7 +68,7 @@ class ToolCatalog:
         self._ttl = ttl_seconds
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
-        self._errors: dict[str, str] = {}
+        self._errors: dict[str, McpServerError] = {}
         # One load at a time: callers arriving while it runs find fresh entries instead of listing again.
         self._loading = asyncio.Lock()
 
@@ -65,7 +90,17 @@ class ToolCatalog:
         self._entries.pop(server, None)
 
     def last_error(self, server: str) -> str | None:
+        error = self._errors.get(server)
+        return str(error) if error is not None else None
+
+    def failure(self, server: str) -> McpServerError | None:
+        """Why the server's last listing failed; ``None`` once it lists again."""
         return self._errors.get(server)
+
+    def count(self, server: str) -> int | None:
+        """How many tools the server listed last, if its listing is still held."""
+        entry = self._entries.get(server)
+        return len(entry.tools) if entry is not None else None
 
     def _is_fresh(self, server: str) -> bool:
         entry = self._entries.get(server)
@@ -78,7 +113,7 @@ class ToolCatalog:
             self._entries.pop(server, None)
             if server not in self._errors:  # once per outage, not on every turn of every run
                 log.warning("cannot list the tools of %s; it offers none until it answers: %s", server, exc)
-            self._errors[server] = str(exc)
+            self._errors[server] = exc
             return
         self._entries[server] = _Entry(tuple(tools), self._clock())
         if self._errors.pop(server, None) is not None:

@@ -10,7 +10,9 @@
     │                       ``ServerUnavailable``.
     ├── CallTimedOut        no answer within the call's timeout; the tool may still be running.
     └── ServerRejected      the server answered, but not with a result: another HTTP error status,
-                            a JSON-RPC error, a result that breaks the tool's output schema.
+        │                   a JSON-RPC error, a result that breaks the tool's output schema.
+        └── ProtocolMismatch  the server speaks no MCP revision this client does. Like every
+                            rejection, it proves the server is up: it never opens the breaker.
 
 A tool's own failure (an ``isError`` result) is not an exception: it is a result the model reads.
 The gateway turns every one of these into a ``ToolOutcome`` with ``ok=False`` and ``str(error)``
@@ -19,9 +21,16 @@ as its message, so messages are written for the model and the operator alike.
 
 from __future__ import annotations
 
+from typing import Literal
+
+FailureKind = Literal["unreachable", "circuit_open", "timeout", "rejected", "protocol_mismatch"]
+
 
 class McpServerError(Exception):
     """The request to one MCP server produced no tool result."""
+
+    kind: FailureKind = "rejected"
+    """What health and catalog reports call it."""
 
     def __init__(self, server: str, detail: str, *, attempts: int = 1) -> None:
         super().__init__(detail)
@@ -47,6 +56,8 @@ class McpServerError(Exception):
 class ServerUnavailable(McpServerError):
     """Transient: the server could not be reached, or a proxy in front of it answered 502/503/504."""
 
+    kind: FailureKind = "unreachable"
+
     def __init__(self, server: str, detail: str, *, reached: bool, counts_against_server: bool = True) -> None:
         super().__init__(server, detail)
         self.reached = reached
@@ -61,6 +72,8 @@ class ServerUnavailable(McpServerError):
 class CircuitOpen(McpServerError):
     """Failed fast: the breaker is open, so no request was sent."""
 
+    kind: FailureKind = "circuit_open"
+
     def __init__(self, server: str, retry_after: float, last_failure: str | None) -> None:
         cause = f"; last failure: {last_failure}" if last_failure else ""
         super().__init__(server, f"next attempt in {retry_after:.1f} s{cause}", attempts=0)
@@ -72,6 +85,8 @@ class CircuitOpen(McpServerError):
 
 class CallTimedOut(McpServerError):
     """The call's timeout passed; the request may have reached the tool, which may still be running."""
+
+    kind: FailureKind = "timeout"
 
     def __init__(self, server: str, timeout: float, *, attempts: int) -> None:
         super().__init__(server, f"no answer within {timeout:g} s", attempts=attempts)
@@ -89,3 +104,12 @@ class ServerRejected(McpServerError):
 
     def describe(self) -> str:
         return f"{self.server} MCP server rejected the request: {self.detail}"
+
+
+class ProtocolMismatch(ServerRejected):
+    """The server answered, but no MCP protocol revision is spoken by both sides."""
+
+    kind: FailureKind = "protocol_mismatch"
+
+    def describe(self) -> str:
+        return f"{self.server} MCP server: protocol mismatch, no MCP revision in common ({self.detail})"

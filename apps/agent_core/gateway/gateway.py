@@ -19,7 +19,7 @@ from typing import Any, cast
 
 from mcp_types import CallToolResult, RequestParamsMeta
 
-from apps.agent_core.gateway.base import IDEMPOTENCY_KEY_META, ServerHealth
+from apps.agent_core.gateway.base import IDEMPOTENCY_KEY_META, ServerHealth, ServerStatus
 from apps.agent_core.gateway.breaker import CircuitBreaker
 from apps.agent_core.gateway.catalog import ToolCatalog
 from apps.agent_core.gateway.config import SERVER_NAME, parse_mcp_servers, url_problem
@@ -95,6 +95,25 @@ class McpGateway:
     async def tools(self, *, refresh: bool = False) -> list[ToolSpec]:
         return await self._catalog.tools(refresh=refresh)
 
+    def server_statuses(self) -> list[ServerStatus]:
+        statuses = []
+        for name, client in self._clients.items():
+            failure = self._catalog.failure(name)
+            negotiated = client.negotiated
+            statuses.append(
+                ServerStatus(
+                    server=name,
+                    url=client.url,
+                    reachable=failure is None and negotiated is not None,
+                    protocol_version=negotiated.protocol_version if negotiated else None,
+                    session=negotiated.session if negotiated else False,
+                    tools=self._catalog.count(name),
+                    failure=failure.kind if failure else None,
+                    error=str(failure) if failure else None,
+                )
+            )
+        return statuses
+
     async def call(
         self, call: ToolCall, *, timeout: float | None = None, idempotency_key: str | None = None
     ) -> ToolOutcome:
@@ -139,7 +158,9 @@ class McpGateway:
         return outcome(ok=True, result=value, attempts=called.attempts)
 
     async def health(self) -> list[ServerHealth]:
-        return list(await asyncio.gather(*(c.health(timeout=self._health_timeout) for c in self._clients.values())))
+        """Every server probed at once over MCP, with the tool count its last listing gave."""
+        reports = await asyncio.gather(*(c.health(timeout=self._health_timeout) for c in self._clients.values()))
+        return [report.model_copy(update={"tools": self._catalog.count(report.server)}) for report in reports]
 
     async def aclose(self) -> None:
         await asyncio.gather(*(client.aclose() for client in self._clients.values()))

@@ -1,9 +1,12 @@
 """One MCP server: one pooled HTTP connection set and one SDK client, kept open for the process lifetime.
 
-The SDK client speaks the stateless 2026-07-28 revision (``mode="2026-07-28"``): no handshake, no
-session, so a server restart or another replica behind the Service changes nothing for it. Once the
-tools are listed (the SDK needs each tool's output schema to validate results, and lists them by
-itself if it has not), every tool call is exactly one HTTP request on a pooled keep-alive connection.
+The client negotiates the protocol revision with each server (``negotiation.py``) and remembers it.
+Our own servers settle on the stateless 2026-07-28 revision: no handshake, no session, so a server
+restart or another replica behind the Service changes nothing, and once the tools are listed (the SDK
+needs each tool's output schema to validate results, and lists them by itself if it has not) every
+tool call is exactly one HTTP request on a pooled keep-alive connection. Servers on an older revision
+get the ``initialize`` handshake and, if they keep sessions, a session, which is opened again once,
+transparently, when the server loses it: that request never reached a tool, so resending it is safe.
 
 Calls pass the server's circuit breaker, then the retry loop (``retry.py``); every failure comes
 out as an ``McpServerError`` (``errors.py``). If the SDK client dies anyway (an unexpected error in
@@ -20,67 +23,38 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 import httpx2
 from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
-from mcp_types import CONNECTION_CLOSED, CallToolResult, Implementation, RequestParamsMeta, Tool
+from mcp_types import CONNECTION_CLOSED, CallToolResult, RequestParamsMeta, Tool
 from pydantic import ValidationError
 
 from apps.agent_core.gateway.base import ServerHealth
 from apps.agent_core.gateway.breaker import BreakerOpenError, CircuitBreaker
+from apps.agent_core.gateway.catalog import tool_spec
 from apps.agent_core.gateway.errors import (
     CallTimedOut,
     CircuitOpen,
     McpServerError,
+    ProtocolMismatch,
     ServerRejected,
     ServerUnavailable,
 )
+from apps.agent_core.gateway.mcp_session import HeldClient, open_held_client
+from apps.agent_core.gateway.negotiation import Negotiated, revision_refused, session_lost
 from apps.agent_core.gateway.retry import RetryPolicy, may_retry, with_retries
-from apps.agent_core.gateway.transport import Exchange, ObservingTransport, observe
+from apps.agent_core.gateway.transport import Exchange, ObservingTransport, observe, status_text
 from apps.agent_core.reasoning.base import ToolSpec
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-PROTOCOL_VERSION = "2026-07-28"
-CLIENT_INFO = Implementation(name="agentic-agent-core", version="1.0.0")
 _MAX_TOOL_PAGES = 50
 """A server whose tools/list pagination never ends must not hang the catalog."""
-_STOP_TIMEOUT_SECONDS = 5.0
 _UNKNOWN_TOOL = re.compile(r"unknown tool", re.IGNORECASE)
-
-
-def health_url_for(mcp_url: str) -> str:
-    """``http://host:8002/mcp`` → ``http://host:8002/health``: the probe sits next to the MCP endpoint."""
-    parts = urlsplit(mcp_url)
-    parent = parts.path.rstrip("/").rpartition("/")[0]
-    return urlunsplit((parts.scheme, parts.netloc, f"{parent}/health", "", ""))
-
-
-def tool_spec(server: str, tool: Tool) -> ToolSpec:
-    """The catalog's view of one tool. Missing hints take MCP's defaults, which assume the worst."""
-    hints = tool.annotations
-    read_only = bool(hints and hints.read_only_hint)
-    destructive_hint = hints.destructive_hint if hints else None
-    idempotent_hint = hints.idempotent_hint if hints else None
-    open_world_hint = hints.open_world_hint if hints else None
-    return ToolSpec(
-        server=server,
-        name=tool.name,
-        description=(tool.description or tool.title or "").strip(),
-        input_schema=tool.input_schema,
-        output_schema=tool.output_schema,
-        read_only=read_only,
-        # MCP reads destructive and idempotent only when readOnlyHint is false: a tool that changes
-        # nothing destroys nothing, and calling it twice is the same as calling it once.
-        destructive=False if read_only else (destructive_hint if destructive_hint is not None else True),
-        idempotent=True if read_only else bool(idempotent_hint),
-        open_world=open_world_hint if open_world_hint is not None else True,
-    )
+_RESULT_ERRORS = (ValidationError, RuntimeError, anyio.ClosedResourceError, anyio.BrokenResourceError)
 
 
 @dataclass(frozen=True)
@@ -90,60 +64,14 @@ class CalledTool:
     attempts: int
 
 
-class _HeldClient:
-    """One SDK ``Client``, entered and exited by a task of its own.
+class _Reconnect(Exception):
+    """The request was refused before it reached anything (a lost session, a revision the server dropped):
+    open a new SDK client and send it once more."""
 
-    The client's transport runs a task group bound to the task that enters it: entered from a
-    caller's task, a transport crash would cancel that caller, and leaving it from another task is an
-    error. So a dedicated task holds it open until ``stop()``; callers in any task use it meanwhile.
-    """
-
-    def __init__(self, client: Client, server: str) -> None:
-        self.client = client
-        self._server = server
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._broken = False
-
-    @property
-    def alive(self) -> bool:
-        return self._task is not None and not self._task.done() and not self._stop.is_set() and not self._broken
-
-    def mark_broken(self) -> None:
-        """Its connection closed under a call: its task may still be unwinding, but nothing may use it."""
-        self._broken = True
-
-    async def start(self) -> None:
-        started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._task = asyncio.create_task(self._hold(started), name=f"mcp-client-{self._server}")
-        self._task.add_done_callback(self._log_end)
-        await started
-
-    async def _hold(self, started: asyncio.Future[None]) -> None:
-        try:
-            async with self.client:
-                started.set_result(None)
-                await self._stop.wait()
-        except Exception as exc:
-            if not started.done():
-                started.set_exception(exc)
-            raise
-        finally:
-            if not started.done():
-                started.cancel()
-
-    def _log_end(self, task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and (exc := task.exception()) is not None and not self._stop.is_set():
-            log.warning("MCP client for %s ended: %r; the next call opens a new one", self._server, exc)
-
-    async def stop(self) -> None:
-        self._stop.set()
-        if self._task is None or self._task.done():
-            return
-        await asyncio.wait({self._task}, timeout=_STOP_TIMEOUT_SECONDS)
-        if not self._task.done():
-            self._task.cancel()
-            await asyncio.wait({self._task}, timeout=_STOP_TIMEOUT_SECONDS)
+    def __init__(self, reason: str, error: McpServerError) -> None:
+        super().__init__(reason)
+        self.error = error
+        """What to report if sending it once more does not help."""
 
 
 class McpServerClient:
@@ -164,7 +92,6 @@ class McpServerClient:
     ) -> None:
         self.name = name
         self.url = url
-        self.health_url = health_url_for(url)
         self.breaker = breaker or CircuitBreaker()
         self.retry = retry or RetryPolicy()
         # Idle connections are dropped before uvicorn's 5 s keep-alive timeout would close them under a
@@ -184,9 +111,15 @@ class McpServerClient:
             # and every request must pass the observing transport above.
             trust_env=False,
         )
-        self._held: _HeldClient | None = None
+        self._held: HeldClient | None = None
+        self._negotiated: Negotiated | None = None
         self._opening = asyncio.Lock()
         self._closed = False
+
+    @property
+    def negotiated(self) -> Negotiated | None:
+        """The revision the server settled on (and whether it keeps sessions); ``None`` until it is met."""
+        return self._negotiated
 
     async def list_tools(self, *, timeout: float) -> list[ToolSpec]:
         """Every tool the server lists (all pages); listing is always safe to retry."""
@@ -211,17 +144,34 @@ class McpServerClient:
         return CalledTool(result, attempts)
 
     async def health(self, *, timeout: float) -> ServerHealth:
-        """``GET /health`` next to the MCP endpoint, timed; does not pass (or move) the breaker."""
+        """An MCP round trip, timed: ``server/discover`` on 2026-07-28, ``ping`` on older revisions (which
+        opens the session first if there is none). It does not pass (or move) the breaker."""
         started = time.perf_counter()
-        error = "the gateway is closed" if self._closed else await self._probe(timeout)
+        probe: str | None = None
+        failure: McpServerError | None = None
+        if self._closed:
+            failure = McpServerError(self.name, "the gateway is closed", attempts=0)
+        else:
+            try:
+                with anyio.fail_after(timeout):
+                    probe = await self._exchange(_probe)
+            except TimeoutError:
+                failure = CallTimedOut(self.name, timeout, attempts=1)
+            except McpServerError as error:
+                failure = error
         latency_ms = round((time.perf_counter() - started) * 1000, 3)
+        negotiated = self._negotiated
         return ServerHealth(
             server=self.name,
             url=self.url,
-            reachable=error is None,
-            latency_ms=latency_ms if error is None else None,
+            reachable=failure is None,
+            protocol_version=negotiated.protocol_version if negotiated else None,
+            session=negotiated.session if negotiated else False,
+            latency_ms=latency_ms if failure is None else None,
+            probe=probe,
             breaker=self.breaker.state,
-            error=error,
+            failure=failure.kind if failure else None,
+            error=_health_error(failure) if failure else None,
         )
 
     async def aclose(self) -> None:
@@ -232,19 +182,6 @@ class McpServerClient:
             await self._held.stop()
             self._held = None
         await self._http.aclose()
-
-    async def _probe(self, timeout: float) -> str | None:
-        """What is wrong with the server's liveness probe, or ``None``."""
-        with observe() as exchange:
-            try:
-                response = await self._http.get(self.health_url, timeout=timeout)
-            except httpx2.HTTPError as exc:  # the observing transport turns most of these into a status
-                return str(exc) or type(exc).__name__
-        if exchange.failure is not None:
-            return exchange.failure.detail
-        if response.status_code != 200:
-            return f"GET /health answered {_status_text(response.status_code)}"
-        return None
 
     async def _list_all(self, client: Client) -> list[Tool]:
         tools: list[Tool] = []
@@ -292,18 +229,7 @@ class McpServerClient:
         except BreakerOpenError as exc:
             raise CircuitOpen(self.name, exc.retry_after, exc.last_failure) from None
         try:
-            with observe() as exchange:
-                held = await self._client()
-                try:
-                    result = await operation(held.client)
-                except MCPError as exc:
-                    raise self._classify(exc, exchange, held) from None
-                except (ValidationError, RuntimeError, anyio.ClosedResourceError, anyio.BrokenResourceError) as exc:
-                    if not held.alive:
-                        await self._discard(held)
-                        raise ServerUnavailable(self.name, "the connection broke", reached=True) from exc
-                    # The SDK checks results against the tool's output schema and raises RuntimeError.
-                    raise ServerRejected(self.name, f"invalid result: {str(exc)[:300]}") from exc
+            result = await self._exchange(operation)
         except ServerUnavailable as error:
             if error.counts_against_server:
                 self.breaker.failure(permit, error.detail)
@@ -311,7 +237,7 @@ class McpServerClient:
                 self.breaker.release(permit)
             raise
         except McpServerError:
-            self.breaker.success(permit)  # it answered: the server is up, whatever it said
+            self.breaker.success(permit)  # it answered (a rejection, a protocol mismatch): the server is up
             raise
         except BaseException:
             self.breaker.release(permit)  # cancelled (the call's timeout): says nothing about the server
@@ -319,7 +245,35 @@ class McpServerClient:
         self.breaker.success(permit)
         return result
 
-    def _classify(self, exc: MCPError, exchange: Exchange, held: _HeldClient) -> McpServerError:
+    async def _exchange(self, operation: Callable[[Client], Awaitable[T]]) -> T:
+        """Run ``operation`` on the held client; after a lost session, once more on a new one."""
+        with observe() as exchange:
+            try:
+                return await self._once(operation, exchange)
+            except _Reconnect as first:
+                log.info("%s MCP server: %s; sending the request again on a new client", self.name, first)
+            try:
+                return await self._once(operation, exchange)
+            except _Reconnect as second:
+                raise second.error from None
+
+    async def _once(self, operation: Callable[[Client], Awaitable[T]], exchange: Exchange) -> T:
+        held = await self._client(exchange)
+        try:
+            return await operation(held.client)
+        except MCPError as exc:
+            error = self._classify(exc, exchange, held)
+        except _RESULT_ERRORS as exc:
+            if not held.alive:
+                await self._discard(held)
+                raise ServerUnavailable(self.name, "the connection broke", reached=True) from exc
+            # The SDK checks results against the tool's output schema and raises RuntimeError.
+            raise ServerRejected(self.name, f"invalid result: {str(exc)[:300]}") from exc
+        if isinstance(error, _Reconnect):
+            await self._discard(held)
+        raise error
+
+    def _classify(self, exc: MCPError, exchange: Exchange, held: HeldClient) -> McpServerError | _Reconnect:
         if (failure := exchange.failure) is not None:
             return ServerUnavailable(
                 self.name, failure.detail, reached=failure.reached, counts_against_server=failure.counts_against_server
@@ -327,17 +281,36 @@ class McpServerClient:
         status = exchange.status
         if status in (502, 503, 504):
             # A proxy's 503 means no upstream took the request; after 502 or 504 the tool may have run.
-            return ServerUnavailable(self.name, _status_text(status), reached=status != 503)
-        if exc.code == CONNECTION_CLOSED or not held.alive:
+            return ServerUnavailable(self.name, status_text(status), reached=status != 503)
+        if status is not None and status >= 400:
+            # The server answered: a JSON-RPC error in an HTTP error is its word, even with code -32000
+            # (which the SDK also uses for "connection closed", and the TypeScript SDK for "bad request").
+            rejected = self._rejected(f"{status_text(status)}: {exchange.error_excerpt or exc.message}")
+            if session_lost(exchange):
+                held.mark_broken()
+                again = ServerRejected(self.name, f"it lost the session again at once ({rejected.detail})")
+                return _Reconnect(f"the session was lost ({rejected.detail})", again)
+            if revision_refused(exc, exchange):
+                held.mark_broken()
+                self._negotiated = None  # it no longer speaks what it settled on: negotiate afresh
+                return _Reconnect(f"it refused {held.client.protocol_version} ({rejected.detail})", rejected)
+            return rejected
+        rejected = self._rejected(f"JSON-RPC error {exc.code}: {exc.message}")
+        # -32000 is also the SDK's own "connection closed"; in a JSON answer it is the server's word.
+        if (exc.code == CONNECTION_CLOSED and not exchange.json_answer) or not held.alive:
             held.mark_broken()
             return ServerUnavailable(self.name, "the connection closed", reached=True)
-        if status is not None and status >= 400:
-            detail = f"{_status_text(status)}: {exchange.error_excerpt or exc.message}"
-        else:
-            detail = f"JSON-RPC error {exc.code}: {exc.message}"
-        return ServerRejected(self.name, detail[:400], unknown_tool=_UNKNOWN_TOOL.search(detail) is not None)
+        if revision_refused(exc, exchange):
+            held.mark_broken()
+            self._negotiated = None
+            return _Reconnect(f"it refused {held.client.protocol_version} ({rejected.detail})", rejected)
+        return rejected
 
-    async def _client(self) -> _HeldClient:
+    def _rejected(self, detail: str) -> ServerRejected:
+        detail = detail[:400]
+        return ServerRejected(self.name, detail, unknown_tool=_UNKNOWN_TOOL.search(detail) is not None)
+
+    async def _client(self, exchange: Exchange) -> HeldClient:
         held = self._held
         if held is not None and held.alive:
             return held
@@ -345,29 +318,33 @@ class McpServerClient:
             if self._held is not None and self._held.alive:
                 return self._held
             if self._held is not None:
-                await self._held.stop()
-            client = Client(
-                streamable_http_client(self.url, http_client=self._http, terminate_on_close=False),
-                mode=PROTOCOL_VERSION,
-                client_info=CLIENT_INFO,
-                # The gateway caches the catalog itself, with its own TTL and refresh rules.
-                cache=None,
-            )
-            fresh = _HeldClient(client, self.name)
-            try:
-                await fresh.start()  # 2026-07-28 adopts the version without a request: little can fail here
-            except Exception as exc:
-                raise ServerUnavailable(self.name, f"cannot open an MCP client: {exc!r}"[:300], reached=False) from exc
+                await self._discard(self._held)
+            fresh = await open_held_client(self.name, self.url, self._http, self._negotiated, exchange)
+            self._negotiated = fresh.negotiated
             self._held = fresh
             return fresh
 
-    async def _discard(self, held: _HeldClient) -> None:
+    async def _discard(self, held: HeldClient) -> None:
+        held.mark_broken()
         if self._held is held:
             self._held = None
         with contextlib.suppress(Exception):
             await held.stop()
 
 
-def _status_text(status: int) -> str:
-    reason = httpx2.codes.get_reason_phrase(status)
-    return f"HTTP {status} {reason}".strip()
+async def _probe(client: Client) -> str:
+    """The cheapest MCP request the negotiated revision has; returns its method."""
+    version = client.protocol_version
+    if client.session.discover_result is not None:
+        await client.session.send_discover(version)
+        return "server/discover"
+    await client.session.send_ping()  # removed from 2026-07-28, which has no sessions to keep alive
+    return "ping"
+
+
+def _health_error(error: McpServerError) -> str:
+    if isinstance(error, ProtocolMismatch):
+        return f"protocol mismatch: {error.detail}"
+    if isinstance(error, ServerRejected):
+        return f"rejected: {error.detail}"
+    return error.detail

@@ -9,9 +9,11 @@ the same generic "Server returned an error response", losing what a retry decisi
 So this transport wraps the pooled ``httpx2`` transport and, for every request:
 
 - turns a transport failure into a 503 response for the SDK, and
-- records what really happened (the failure, or the HTTP status and the start of an error body) in
-  the ``Exchange`` the caller set with ``observe()``. The SDK carries the sender's context into the
-  task that sends the POST, so the record is the caller's own even with many calls in flight.
+- records what really happened to each POST (the failure, or the HTTP status and the start of an error
+  body; whether it carried or was given an ``Mcp-Session-Id``) in the ``Exchange`` the caller set with
+  ``observe()``. The SDK carries the sender's context into the task that sends the POST, so the record
+  is the caller's own even with many calls in flight. The SDK's own GET stream and DELETE are not
+  recorded: they run beside the caller's request and would overwrite what happened to it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from dataclasses import dataclass
 
 import httpx2
 
+SESSION_HEADER = "mcp-session-id"
+METHOD_HEADER = "mcp-method"
+"""Sent by 2026-07-28 clients (the SDK's ``server/discover`` probe included) with every request."""
 _ERROR_BODY_LIMIT = 64 * 1024
 """Error bodies are read whole (the SDK parses JSON-RPC errors from them) up to this many bytes."""
 _EXCERPT_CHARS = 300
@@ -46,6 +51,14 @@ class Exchange:
     status: int | None = None
     error_excerpt: str = ""
     failure: TransportFailure | None = None
+    session_sent: bool = False
+    """The last POST carried an ``Mcp-Session-Id``: a 404 (or a 400 naming the session) means it was lost."""
+    session_issued: bool = False
+    """A response handed out an ``Mcp-Session-Id``: the server keeps sessions."""
+    json_answer: bool = False
+    """The last POST was answered with a JSON body (not an SSE stream): any JSON-RPC error is the server's."""
+    discover_unanswered: str | None = None
+    """Why a ``server/discover`` probe got no answer from the server itself (a transport failure, 502/503/504)."""
 
 
 _current: contextvars.ContextVar[Exchange | None] = contextvars.ContextVar("mcp_gateway_exchange", default=None)
@@ -60,6 +73,12 @@ def observe() -> Iterator[Exchange]:
         yield exchange
     finally:
         _current.reset(token)
+
+
+def status_text(status: int) -> str:
+    """``HTTP 404 Not Found``: how reports name a status."""
+    reason = httpx2.codes.get_reason_phrase(status)
+    return f"HTTP {status} {reason}".strip()
 
 
 def classify(exc: httpx2.TransportError, connect_timeout: float | None) -> TransportFailure:
@@ -100,13 +119,18 @@ class ObservingTransport(httpx2.AsyncBaseTransport):
         self._connect_timeout = connect_timeout
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        exchange = _current.get()
+        exchange = _current.get() if request.method == "POST" else None
+        if exchange is not None:
+            exchange.session_sent = SESSION_HEADER in request.headers
+            exchange.status, exchange.error_excerpt, exchange.failure, exchange.json_answer = None, "", None, False
+        discover = request.headers.get(METHOD_HEADER) == "server/discover"
         try:
             response = await self._inner.handle_async_request(request)
         except httpx2.TransportError as exc:
             failure = classify(exc, self._connect_timeout)
             if exchange is not None:
                 exchange.failure = failure
+                exchange.discover_unanswered = failure.detail if discover else exchange.discover_unanswered
             return httpx2.Response(
                 503,
                 headers={"content-type": "text/plain; charset=utf-8"},
@@ -115,6 +139,10 @@ class ObservingTransport(httpx2.AsyncBaseTransport):
             )
         if exchange is not None:
             exchange.status = response.status_code
+            exchange.session_issued |= SESSION_HEADER in response.headers
+            exchange.json_answer = response.headers.get("content-type", "").startswith("application/json")
+            if discover and response.status_code in (502, 503, 504):
+                exchange.discover_unanswered = f"HTTP {response.status_code}"
         if response.status_code < 400:
             return response
         body = await _read_limited(response)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from mcp_types import Tool, ToolAnnotations
 
+from apps.agent_core.gateway.catalog import tool_spec
 from apps.agent_core.gateway.config import parse_mcp_servers
 from apps.agent_core.gateway.gateway import McpGateway
-from apps.agent_core.gateway.mcp_server_client import health_url_for, tool_spec
 from apps.agent_core.settings import LOCAL_MCP_SERVERS
 
 
@@ -44,18 +44,6 @@ def test_errors_name_the_bad_entry(text: str, message: str) -> None:
 def test_the_gateway_checks_what_it_is_given() -> None:
     with pytest.raises(ValueError, match="server 'db': 'db:5432' must start with http"):
         McpGateway({"db": "db:5432"})
-
-
-@pytest.mark.parametrize(
-    ("url", "health"),
-    [
-        ("http://h:8002/mcp", "http://h:8002/health"),
-        ("http://h:8002/mcp/", "http://h:8002/health"),
-        ("https://h/prefix/mcp", "https://h/prefix/health"),
-    ],
-)
-def test_health_sits_next_to_the_mcp_endpoint(url: str, health: str) -> None:
-    assert health_url_for(url) == health
 
 
 def test_missing_hints_take_mcps_worst_case_defaults() -> None:

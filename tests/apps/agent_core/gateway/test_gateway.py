@@ -172,14 +172,16 @@ def test_the_bearer_token_is_sent_and_a_401_is_not_retried() -> None:
     try:
         right = gateway({"alpha": server.url + "/mcp"}, token="s3cret")
         ok = run(right, lambda gw: gw.call(call("echo", text="hi")))
+        assert ok.ok and server.log.mcp("tools/call") == 1
+        server.log.clear()
         wrong = gateway({"alpha": server.url + "/mcp"}, token="guess")
         refused = run(wrong, lambda gw: gw.call(call("echo", text="hi")))
-        assert ok.ok
         assert not refused.ok and refused.attempts == 1
         assert refused.error is not None
         assert refused.error.startswith("alpha MCP server rejected the request: HTTP 401 Unauthorized")
         assert "requires a bearer token" in refused.error
-        assert server.log.mcp("tools/call") == 2
+        # Refused at negotiation (the 2026-07-28 probe, then the handshake): the call is never sent.
+        assert server.log.mcp("server/discover") == 1 and server.log.mcp() == 2
     finally:
         server.stop()
 
@@ -314,7 +316,15 @@ def test_health_measures_latency_and_reports_an_unreachable_server(alpha: Restar
     )
     assert up.latency_ms is not None and 0 < up.latency_ms < 2000
     assert (gone.server, gone.reachable, gone.latency_ms, gone.error) == ("down", False, None, "connection refused")
-    assert [seen.path for seen in alpha.log.seen] == ["/health"]
+    # Over MCP, not the /health route only this platform's servers have: the first meeting negotiates
+    # (a 2026-07-28 server answers the server/discover probe), then the probe itself is one more discover.
+    assert [(seen.path, seen.mcp_method) for seen in alpha.log.seen] == [("/mcp", "server/discover")] * 2
+    assert (up.protocol_version, up.probe, up.failure, gone.failure) == (
+        "2026-07-28",
+        "server/discover",
+        None,
+        "unreachable",
+    )
 
 
 def test_a_closed_gateway_answers_with_outcomes_not_exceptions(alpha: RestartableServer) -> None:

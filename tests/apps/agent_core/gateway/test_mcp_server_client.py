@@ -1,8 +1,10 @@
-"""One server's client over real HTTP: requests per call, pooling, concurrency, a client that dies."""
+"""One server's client over real HTTP: requests per call, pooling, concurrency, a client that dies, what an
+answer with a JSON-RPC error means."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from typing import Any
 
@@ -10,10 +12,13 @@ import anyio
 import httpx
 import httpx2
 import pytest
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from apps.agent_core.gateway.errors import ServerUnavailable
+from apps.agent_core.gateway.breaker import CircuitBreaker
+from apps.agent_core.gateway.errors import McpServerError, ServerRejected, ServerUnavailable
 from apps.agent_core.gateway.mcp_server_client import McpServerClient
-from tests.apps.agent_core.gateway.support import RestartableServer, metric
+from tests.apps.agent_core.gateway.support import ALPHA_TOOLS, RestartableServer, mcp_app, metric
+from tests.support.servers import serve_in_thread
 
 POST_MCP_OK = 'mcp_http_requests_total{method="POST",path="/mcp",status="200"}'
 
@@ -127,3 +132,46 @@ def test_a_dead_sdk_client_is_replaced_transparently(alpha: RestartableServer, i
         assert isinstance(first, ServerUnavailable) and first.reached
         assert str(first) == "alpha MCP server is unreachable (the connection closed)"
     assert second.result.structured_content == {"text": "b"}
+
+
+class AnswersWithJsonRpcError:
+    """In front of a kit server: answers every ``tools/call`` itself, 200 with a JSON-RPC error -32000 (the code
+    the TypeScript SDK's servers use for their own errors, and the Python SDK client for a closed connection)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or dict(scope["headers"]).get(b"mcp-method") != b"tools/call":
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        error = {"code": -32000, "message": "Internal failure in the tool host"}
+        answer = json.dumps({"jsonrpc": "2.0", "id": json.loads(body)["id"], "error": error}).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": answer})
+
+
+def test_a_json_rpc_error_the_server_answered_is_a_rejection_not_a_closed_connection() -> None:
+    with serve_in_thread(AnswersWithJsonRpcError(mcp_app("alpha", ALPHA_TOOLS))) as url:
+
+        async def scenario() -> tuple[McpServerError, str]:
+            client = McpServerClient("alpha", url + "/mcp", breaker=CircuitBreaker(failure_threshold=1))
+            try:
+                with pytest.raises(McpServerError) as raised:
+                    await client.call_tool("echo", {"text": "a"}, timeout=5, idempotent=True)
+                return raised.value, client.breaker.state
+            finally:
+                await client.aclose()
+
+        error, breaker = anyio.run(scenario)
+    assert isinstance(error, ServerRejected) and error.attempts == 1, "an answer: not resent"
+    assert (
+        str(error) == "alpha MCP server rejected the request: JSON-RPC error -32000: Internal failure in the tool host"
+    )
+    assert breaker == "closed"
