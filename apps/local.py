@@ -20,6 +20,8 @@ from types import FrameType
 
 import httpx
 
+from apps.agent_core.reasoning.local_model import DEFAULT_LOCAL_MODEL_PORTS, find_local_model
+
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 STARTUP_TIMEOUT_SECONDS = 30.0
@@ -69,7 +71,18 @@ def reasoner_description(env: dict[str, str]) -> str:
         return f"bedrock ({env.get('AGENTIC_BEDROCK_MODEL_ID')})"
     if chosen == "openai" or (chosen == "auto" and env.get("AGENTIC_OPENAI_BASE_URL")):
         return f"openai-compatible ({env.get('AGENTIC_OPENAI_MODEL')} at {env.get('AGENTIC_OPENAI_BASE_URL')})"
-    return "offline planner (no model configured; set AGENTIC_BEDROCK_MODEL_ID or AGENTIC_OPENAI_BASE_URL)"
+    if chosen == "auto":
+        # The agent core probes the same ports at its start; a server found here is the one it uses.
+        ports = env.get("AGENTIC_LOCAL_MODEL_PORTS", ",".join(map(str, DEFAULT_LOCAL_MODEL_PORTS)))
+        found = find_local_model([int(p) for p in ports.split(",") if p.strip().isdigit()])
+        if found is not None:
+            return (
+                f"openai-compatible ({found.model} at {found.base_url}, a local model found by AGENTIC_REASONER=auto)"
+            )
+    return (
+        "offline planner (no model configured; set AGENTIC_BEDROCK_MODEL_ID=<model id>, or "
+        "AGENTIC_OPENAI_BASE_URL=<url> AGENTIC_OPENAI_MODEL=<model>, or start Ollama or LM Studio)"
+    )
 
 
 def wait_until_ready(service: LocalService, process: subprocess.Popen[bytes]) -> None:

@@ -25,6 +25,7 @@ from benchmarks import (
     core_throughput,
     infra_program,
     mcp_servers,
+    planner,
     services,
     sql_sandbox,
     store,
@@ -41,6 +42,7 @@ COMPARISONS: dict[str, Callable[[bool, Path], Comparison]] = {
     services.NAME: services.run,
     store.NAME: store.run,
     sql_sandbox.NAME: sql_sandbox.run,
+    planner.NAME: planner.run,
     infra_program.NAME: infra_program.run,
 }
 RESULTS = Path(__file__).resolve().parent / "results"

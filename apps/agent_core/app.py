@@ -211,6 +211,7 @@ def create_app(settings: AgentCoreSettings) -> Starlette:
             openai_base_url=settings.openai_base_url,
             openai_model=settings.openai_model,
             openai_api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
+            local_model_ports=settings.local_model_ports,
         )
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
@@ -241,6 +242,7 @@ def create_app(settings: AgentCoreSettings) -> Starlette:
             budget=Budget(max_turns=settings.max_turns, max_tokens=settings.max_run_tokens),
             tool_timeout_seconds=settings.tool_timeout_seconds,
             max_result_bytes=settings.max_result_bytes,
+            max_resumes=settings.max_resumes,
         ),
         metrics=metrics,
         lease=LeaseTerms(owner=settings.replica_id or default_replica_id(), seconds=settings.lease_seconds),

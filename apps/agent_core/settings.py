@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
 from apps.common.settings import CommaList, ServiceSettings, split_comma_list
 
@@ -22,11 +23,16 @@ class AgentCoreSettings(ServiceSettings):
     """Bearer token sent to the MCP servers, when they require one."""
 
     reasoner: Literal["auto", "bedrock", "openai", "offline"] = "auto"
-    """``auto``: Bedrock if a model id is set, else an OpenAI-compatible endpoint if set, else offline."""
+    """``auto``: Bedrock if a model id is set, else an OpenAI-compatible endpoint if set, else a local one
+    found on ``local_model_ports`` (Ollama, LM Studio), else offline."""
     bedrock_model_id: str | None = None
+    """A Bedrock model or inference-profile id, e.g. ``us.anthropic.claude-haiku-4-5-20251001-v1:0``. None is built
+    in: models reach end of life on Bedrock, and without one ``auto`` falls back to the offline reasoner."""
     openai_base_url: str | None = None
     openai_model: str | None = None
     openai_api_key: SecretStr | None = None
+    local_model_ports: Annotated[tuple[int, ...], NoDecode] = (11434, 1234)
+    """Loopback ports where ``auto`` looks for an OpenAI-compatible server (``GET /v1/models``); empty: none."""
     max_turns: int = Field(default=12, ge=1, le=100)
     max_run_tokens: int = Field(default=200_000, ge=1000, le=10_000_000)
 
@@ -40,6 +46,9 @@ class AgentCoreSettings(ServiceSettings):
     """How often a replica looks for runs whose lease has expired, to take them over."""
     drain_seconds: float = Field(default=20.0, ge=0, le=600)
     """On SIGTERM, how long runs get to reach a step boundary and be handed off before they are cut off."""
+    max_resumes: int = Field(default=3, ge=1, le=100)
+    """Takeovers of a run (its replica stopped or stalled past the lease) with no step finished or model turn
+    in between, after which the run is failed instead of being resumed again."""
 
     api_keys_file: Path | None = None
     """JSON or YAML list of ``{name, roles, sha256}``: keys are stored hashed, never in clear."""
@@ -63,7 +72,17 @@ class AgentCoreSettings(ServiceSettings):
     max_result_bytes: int = Field(default=64_000, ge=1024, le=300_000)
     """A step's result is stored up to this size (the journal's items must stay small)."""
 
-    _split = field_validator("cors_origins", "require_approval", "auto_approve", mode="before")(split_comma_list)
+    _split = field_validator("cors_origins", "require_approval", "auto_approve", "local_model_ports", mode="before")(
+        split_comma_list
+    )
+
+    @field_validator("local_model_ports")
+    @classmethod
+    def _ports(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        bad = [str(port) for port in value if not 1 <= port <= 65535]
+        if bad:
+            raise ValueError(f"ports must be 1 to 65535: {', '.join(bad)}")
+        return value
 
     @field_validator("cors_origins")
     @classmethod
@@ -83,9 +102,10 @@ class AgentCoreSettings(ServiceSettings):
             raise ValueError(f"tool names must be written server.tool: {', '.join(bad)}")
         return value
 
-    def reasoner_kind(self) -> Literal["bedrock", "openai", "offline"]:
+    def reasoner_kind(self) -> Literal["auto", "bedrock", "openai", "offline"]:
+        """The configured kind; ``auto`` only when nothing is configured (the factory then looks for a local model)."""
         if self.reasoner != "auto":
             return self.reasoner
         if self.bedrock_model_id:
             return "bedrock"
-        return "openai" if self.openai_base_url else "offline"
+        return "openai" if self.openai_base_url else "auto"

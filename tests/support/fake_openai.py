@@ -167,6 +167,17 @@ def conversation_error(body: dict[str, Any]) -> str | None:
 class FakeOpenAI(ScriptedEndpoint[ChatCall, Step]):
     """A scripted OpenAI-compatible endpoint; ``base_url`` ends in ``/v1``, as clients are usually configured."""
 
+    listed_models: tuple[str, ...] = ("llama3.2:1b",)
+    """What ``GET /v1/models`` lists, in the OpenAI shape that Ollama and LM Studio also serve:
+    ``{"object": "list", "data": [{"id", "object": "model", "created", "owned_by"}]}``."""
+
+    async def _models(self, _: Request) -> Response:
+        data = [
+            {"id": name, "object": "model", "created": 1_700_000_000, "owned_by": "library"}
+            for name in self.listed_models
+        ]
+        return JSONResponse({"object": "list", "data": data})
+
     async def _complete(self, request: Request) -> Response:
         try:
             body = json.loads(await request.body())
@@ -244,6 +255,7 @@ def run_fake_openai() -> Iterator[FakeOpenAI]:
         routes=[
             Route(_HEALTH_PATH, _health),
             Route("/v1/chat/completions", fake._complete, methods=["POST"]),
+            Route("/v1/models", fake._models, methods=["GET"]),
         ]
     )
     with serve_in_thread(app, ready_path=_HEALTH_PATH) as url:

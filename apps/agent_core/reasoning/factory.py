@@ -1,19 +1,25 @@
-"""Choosing the reasoner from configuration (``AGENTIC_REASONER``), failing fast with the variable's name."""
+"""Choosing the reasoner from configuration (``AGENTIC_REASONER``), failing fast with the variable's name.
+
+``auto`` with nothing configured looks, once at start, for a local OpenAI-compatible server
+(``local_model.py``: Ollama, LM Studio) and uses its first model; else the offline planner.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Literal, get_args
 from urllib.parse import urlsplit
 
 from apps.agent_core.reasoning.base import Reasoner
 from apps.agent_core.reasoning.bedrock import create_bedrock_reasoner
+from apps.agent_core.reasoning.local_model import DEFAULT_LOCAL_MODEL_PORTS, find_local_model
 from apps.agent_core.reasoning.offline import OfflineReasoner
 from apps.agent_core.reasoning.openai import OpenAIReasoner
 
 __all__ = ["ReasonerKind", "create_reasoner"]
 
-ReasonerKind = Literal["bedrock", "openai", "offline"]
+ReasonerKind = Literal["auto", "bedrock", "openai", "offline"]
 
 # Model ids, inference profile ids and ARNs: no spaces, nothing that would need explaining in a URL path.
 _MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,2047}$")
@@ -34,10 +40,16 @@ def create_reasoner(
     openai_base_url: str | None = None,
     openai_model: str | None = None,
     openai_api_key: str | None = None,
+    local_model_ports: Sequence[int] = DEFAULT_LOCAL_MODEL_PORTS,
 ) -> Reasoner:
     """The configured reasoner; ValueError naming the ``AGENTIC_*`` variable when a setting is missing or bad."""
     if kind == "offline":
         return OfflineReasoner()
+    if kind == "auto":
+        found = find_local_model(local_model_ports)
+        if found is None:
+            return OfflineReasoner()
+        return OpenAIReasoner(found.base_url, found.model, None, detected=True)
     if kind == "bedrock":
         model_id = _required(bedrock_model_id, "AGENTIC_BEDROCK_MODEL_ID", kind)
         if not _MODEL_ID.fullmatch(model_id):

@@ -1,130 +1,113 @@
 """The ``offline`` reasoner: a deterministic planner, the embedded default when no model is configured.
 
-It matches the task to tools by keywords (``offline_plan``), fills the arguments the task states
-plainly (``offline_args``), runs the calls it can make in one ``execute``, and answers with a
-templated summary of the results. It says that it is not a language model, so nobody mistakes its
-answer for one. Its two "turns" (the plan and the summary) are recorded like a model's, with
-``model=None`` and no tokens. The same task and catalog always give the same calls.
+It plans the task over the live catalog (``planner``: one call per clause, SQL written from the
+database's schema, results passed on by workflow references), then runs the plan one turn at a
+time: every call whose inputs are ready runs in the same turn, and a call that reads an earlier
+result (``{{ steps.<id>.result… }}``) runs in a later turn, with the reference resolved from what
+that step returned. It answers with a templated summary and says that it is not a language model,
+so nobody mistakes its answer for one. Turns are recorded like a model's, with ``model=None`` and
+no tokens.
+
+The database's schema, when a question needs it, is read with the server's own schema tool (a turn
+of its own) and kept for the life of the reasoner, i.e. the process. The plan is a pure function of
+the task, the tools and the schemas read, and call ids are derived from the task and the step, so
+a resumed run plans the same calls again and the journal answers those that ran.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from apps.agent_core.model import TokenUsage, ToolCall, ToolOutcome
 from apps.agent_core.reasoning.base import Budget, ModelTurn, ReasoningResult, ToolExecutor, ToolSpec, TurnRecorder
-from apps.agent_core.reasoning.offline_args import fill_arguments
-from apps.agent_core.reasoning.offline_plan import rank_tools
+from apps.agent_core.reasoning.offline_answer import (
+    MAX_ANSWER_CHARS,
+    call_text,
+    clip,
+    describe_value,
+    model_hint,
+)
+from apps.agent_core.reasoning.planner import Plan, PlannedStep, Schema, parse_schema, plan_task
+from apps.agent_core.workflows.references import ExpressionError, contains_template, resolve
 
 __all__ = ["OFFLINE_NOTICE", "OfflineReasoner", "describe_value"]
 
 OFFLINE_NOTICE = (
-    "Answered by the offline planner (no language model is configured): it matched your task to tools by "
-    "keywords and ran them as written. Set AGENTIC_REASONER to bedrock or openai for a model's reasoning."
+    "Answered by the offline planner (no language model is configured): it matched your task to the tools' "
+    "names, descriptions and inputs, and ran the calls below as planned."
 )
-_MAX_LIST_ITEMS = 5
-_MAX_FIELDS = 8
-_MAX_VALUE_CHARS = 120
-_MAX_ANSWER_CHARS = 8_000
-_LABEL_KEYS = ("name", "id", "key", "title", "job_name", "location", "date")
+_MAX_ARGUMENT_CHARS = 400
 
 
-def _short(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= _MAX_VALUE_CHARS else text[: _MAX_VALUE_CHARS - 1] + "…"
+def _call_id(task: str, key: str, spec: ToolSpec) -> str:
+    # Derived from the task and the step, so a repeated plan has the same ids (a journal can be compared run to run).
+    digest = hashlib.sha256(f"{task}\0{key}\0{spec.server}\0{spec.name}".encode()).hexdigest()[:12]
+    return f"offline_{key.replace(':', '_')}_{digest}"[:64]
 
 
-def _label(item: Any) -> str:
-    if isinstance(item, dict):
-        for key in _LABEL_KEYS:
-            if isinstance(item.get(key), (str, int, float)):
-                return _short(item[key])
-        scalars = [v for v in item.values() if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
-        return _short(scalars[0]) if scalars else _short(item)
-    return _short(item)
+def _shown(call: ToolCall) -> str:
+    return call_text(call.server, call.tool, {k: _clipped(v) for k, v in call.arguments.items()})
 
 
-def _describe_list(name: str, items: list[Any]) -> str:
-    if not items:
-        return f"{name}: none"
-    shown = ", ".join(_label(item) for item in items[:_MAX_LIST_ITEMS])
-    more = f", … ({len(items) - _MAX_LIST_ITEMS} more)" if len(items) > _MAX_LIST_ITEMS else ""
-    return f"{name}: {len(items)} ({shown}{more})"
+def _clipped(value: Any) -> Any:
+    return value if isinstance(value, (int, float, bool)) or value is None else clip(value, _MAX_ARGUMENT_CHARS)
 
 
-def describe_value(value: Any) -> str:
-    """The key facts of a result in one line: list sizes and first items, then a few scalar fields."""
-    if isinstance(value, list):
-        return _describe_list("items", value)
-    if not isinstance(value, dict):
-        return _short(value) if value is not None else "no result"
-    facts: list[str] = []
-    for key, item in value.items():
-        if isinstance(item, list):
-            facts.append(_describe_list(key, item))
-    for key, item in value.items():
-        if len(facts) >= _MAX_FIELDS:
-            break
-        if isinstance(item, dict):
-            inner = [f"{k}={_short(v)}" for k, v in item.items() if v is not None and not isinstance(v, (dict, list))]
-            if inner:
-                facts.append(f"{key}: {', '.join(inner[:_MAX_FIELDS])}")
-        elif not isinstance(item, list) and item is not None:
-            facts.append(f"{key}: {_short(item)}")
-    return "; ".join(facts) if facts else "an empty result"
+@dataclass
+class _Ran:
+    step: PlannedStep
+    call: ToolCall | None = None
+    outcome: ToolOutcome | None = None
+    skipped: str | None = None
 
 
-def _call_text(call: ToolCall) -> str:
-    arguments = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False, default=str)}" for k, v in call.arguments.items())
-    return f"{call.server}.{call.tool}({arguments})"
+class _Turns:
+    """Records the reasoner's turns in order, each with how long it took to decide."""
+
+    def __init__(self, record_turn: TurnRecorder, budget: Budget) -> None:
+        self._record_turn = record_turn
+        self._budget = budget
+        self.count = 0
+        self._since = time.perf_counter()
+
+    async def record(self, text: str, calls: list[ToolCall]) -> bool:
+        """Records a turn; True when a turn is left after it to read what its calls return."""
+        self.count += 1
+        duration = round((time.perf_counter() - self._since) * 1000, 3)
+        await self._record_turn(
+            ModelTurn(
+                index=self.count,
+                model=None,
+                text=text,
+                tool_calls=calls,
+                stop_reason="tool_use" if calls else "end_turn",
+                duration_ms=duration,
+            )
+        )
+        self._since = time.perf_counter()
+        return self.count < self._budget.max_turns
 
 
-def _call_id(task: str, index: int, spec: ToolSpec) -> str:
-    # Derived from the task, so a repeated plan has the same ids (a journal can be compared run to run).
-    digest = hashlib.sha256(f"{task}\0{index}\0{spec.server}\0{spec.name}".encode()).hexdigest()[:12]
-    return f"offline_{index}_{digest}"
+_NOTHING_RAN = "The run's budget allows no turn after planning, so nothing was run."
 
 
 class OfflineReasoner:
-    """Plans with keyword matching instead of a model; needs no network and no configuration."""
+    """Plans with the catalog's own words instead of a model; needs no network and no configuration."""
 
     name = "offline"
 
     def __init__(self) -> None:
         self.model: str | None = None
+        self._schemas: dict[str, Schema | None] = {}
+        """Database schemas read so far, by server: kept for the life of the process."""
 
-    def plan(self, task: str, tools: list[ToolSpec]) -> tuple[list[ToolCall], list[str]]:
-        """The calls to make, and notes on matching tools it will not call (and why)."""
-        chosen, refused = rank_tools(task, tools)
-        calls: list[ToolCall] = []
-        notes: list[str] = []
-        for candidate in chosen:
-            spec = candidate.spec
-            filled = fill_arguments(task, spec)
-            if filled.missing:
-                notes.append(
-                    f"{spec.server}.{spec.name} was not called: the task does not give {', '.join(filled.missing)}."
-                )
-                continue
-            calls.append(
-                ToolCall(
-                    id=_call_id(task, len(calls) + 1, spec),
-                    server=spec.server,
-                    tool=spec.name,
-                    arguments=filled.arguments,
-                )
-            )
-        for candidate in refused:
-            spec = candidate.spec
-            notes.append(
-                f"{spec.server}.{spec.name} matches the task but was not called: {candidate.refused}. "
-                f"Ask for it by name (e.g. '{spec.name.replace('_', ' ')} …') to run it."
-            )
-        return calls, notes
+    def plan(self, task: str, tools: list[ToolSpec]) -> Plan:
+        """The plan with the schemas this reasoner has read; ``schema_needed`` when one must be read first."""
+        return plan_task(task, tools, self._schemas)
 
     async def run(
         self,
@@ -136,56 +119,73 @@ class OfflineReasoner:
         *,
         replay: Mapping[int, ModelTurn] | None = None,
     ) -> ReasoningResult:
-        # The plan is a pure function of the task and the tools, so a resumed run plans the same calls
-        # again and the journal answers those that ran; ``replay`` has nothing to add.
-        started = time.perf_counter()
-        calls, notes = self.plan(task, tools)
-        plan_text = (
-            "Plan: " + "; ".join(_call_text(call) for call in calls) if calls else "Plan: no tool matches the task."
-        )
-        await record_turn(
-            ModelTurn(
-                index=1,
-                model=None,
-                text=plan_text,
-                tool_calls=calls,
-                stop_reason="tool_use" if calls else "end_turn",
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        turns = _Turns(record_turn, budget)
+        read_here: dict[str, Schema | None] = {}
+        notes: list[str] = []
+        plan = plan_task(task, tools, self._schemas)
+        ran: list[_Ran] = []
+        while plan.schema_needed is not None:
+            spec = plan.schema_needed
+            call = ToolCall(
+                id=_call_id(task, f"schema:{spec.server}", spec), server=spec.server, tool=spec.name, arguments={}
             )
-        )
-        # Running the plan and summing it up is the second turn; a one-turn budget only plans.
-        can_run = budget.max_turns > 1
-        outcomes = await execute(calls) if calls and can_run else []
-        by_id = {outcome.call_id: outcome for outcome in outcomes}
-        answer = self._answer(calls, by_id, notes, tools, ran=can_run)
-        await record_turn(ModelTurn(index=2, model=None, text=answer, stop_reason="end_turn"))
-        return ReasoningResult(final_answer=answer, stop_reason="end_turn", usage=TokenUsage(), turns=2)
+            if not await turns.record(f"Plan: read the database schema first: {_shown(call)}", [call]):
+                notes.append(_NOTHING_RAN)
+                break
+            outcomes = await execute([call])
+            outcome = outcomes[0] if outcomes else ToolOutcome(call_id=call.id, ok=False, error="no result came back")
+            schema = parse_schema(outcome.result) if outcome.ok else None
+            if outcome.ok:
+                self._schemas[spec.server] = schema  # kept; a failed read is tried again by the next run
+            else:
+                error = clip(outcome.error or "no error message")
+                notes.append(f"{spec.server}.{spec.name} failed, so no SQL was written: {error}")
+            read_here[spec.server] = schema
+            plan = plan_task(task, tools, {**self._schemas, **read_here})
+        else:
+            ran = await self._run_plan(task, plan, execute, turns, notes)
+            notes += plan.notes
+        answer = _answer(ran, notes, tools)
+        await turns.record(answer, [])
+        return ReasoningResult(final_answer=answer, stop_reason="end_turn", usage=TokenUsage(), turns=turns.count)
 
     @staticmethod
-    def _answer(
-        calls: list[ToolCall], outcomes: dict[str, ToolOutcome], notes: list[str], tools: list[ToolSpec], *, ran: bool
-    ) -> str:
-        lines = [OFFLINE_NOTICE, ""]
-        if not calls and not notes:
-            names = sorted(f"{spec.server}.{spec.name}" for spec in tools)
-            available = ", ".join(names[:20]) + (" …" if len(names) > 20 else "") if names else "none"
-            lines.append(
-                "No tool matches this task, so nothing was run. Name what you want in a tool's terms "
-                f"(for example 'list S3 buckets' or 'weather in Paris'). Tools available: {available}."
+    async def _run_plan(task: str, plan: Plan, execute: ToolExecutor, turns: _Turns, notes: list[str]) -> list[_Ran]:
+        ran = {step.id: _Ran(step) for step in plan.steps}
+        if not plan.steps and turns.count == 0:
+            await turns.record("Plan: no tool matches the task.", [])
+        context: dict[str, Any] = {"steps": {}, "inputs": {}}
+        pending = list(plan.steps)
+        while pending:
+            # Every step reads only earlier ones, so each round makes progress.
+            wave = [step for step in pending if all(ran[a].outcome or ran[a].skipped for a in step.after)]
+            pending = [step for step in pending if step not in wave]
+            calls = [call for step in wave if (call := _prepare(task, step, ran, context)) is not None]
+            if not calls:
+                continue
+            first = turns.count == 0 or all(entry.outcome is None for entry in ran.values())
+            text = (
+                "Plan: " + "; ".join(_planned(s) for s in plan.steps)
+                if first
+                else "Next: " + "; ".join(map(_shown, calls))
             )
-        if calls and not ran:
-            lines.append("The run's budget allows no turn after planning, so nothing was run.")
-        for call in calls if ran else []:
-            outcome = outcomes.get(call.id)
-            if outcome is None:
-                lines.append(f"- {_call_text(call)}: no result came back.")
-            elif outcome.ok:
-                lines.append(f"- {_call_text(call)}: {describe_value(outcome.result)}")
-            else:
-                lines.append(f"- {_call_text(call)} failed: {_short(outcome.error or 'no error message')}")
-        lines += [f"- {note}" for note in notes]
-        answer = "\n".join(lines).strip()
-        return answer if len(answer) <= _MAX_ANSWER_CHARS else answer[: _MAX_ANSWER_CHARS - 1] + "…"
+            if not await turns.record(text, calls):
+                notes.append(_NOTHING_RAN if first else "The run's budget ended before every planned call ran.")
+                for entry in ran.values():
+                    entry.call = entry.call if entry.outcome else None
+                break
+            by_id = {outcome.call_id: outcome for outcome in await execute(calls)}
+            for call in calls:
+                entry = next(e for e in ran.values() if e.call is call)
+                entry.outcome = by_id.get(call.id) or ToolOutcome(
+                    call_id=call.id, ok=False, error="no result came back"
+                )
+                context["steps"][entry.step.id] = {
+                    "result": entry.outcome.result,
+                    "status": "succeeded" if entry.outcome.ok else "failed",
+                    "error": entry.outcome.error,
+                }
+        return list(ran.values())
 
     async def summarize(self, instruction: str, data: Any) -> tuple[str, TokenUsage]:
         steps = data.get("steps") if isinstance(data, dict) else None
@@ -197,15 +197,71 @@ class OfflineReasoner:
         else:
             facts = [f"- {describe_value(data)}"]
         text = "\n".join(
-            [
-                "Summary by the offline planner (no language model is configured), for: " + instruction.strip(),
-                *facts,
-            ]
+            ["Summary by the offline planner (no language model is configured), for: " + instruction.strip(), *facts]
         )
-        return text[:_MAX_ANSWER_CHARS], TokenUsage()
+        return text[:MAX_ANSWER_CHARS], TokenUsage()
 
     async def aclose(self) -> None:
         return None
+
+
+def _succeeded(outcome: ToolOutcome | None) -> bool:
+    return outcome is not None and outcome.ok
+
+
+def _prepare(task: str, step: PlannedStep, ran: dict[str, _Ran], context: dict[str, Any]) -> ToolCall | None:
+    """The step's call with its references resolved, or None (and why) when it cannot run."""
+    entry = ran[step.id]
+    failed = [a for a in step.after if ran[a].skipped or not _succeeded(ran[a].outcome)]
+    if failed:
+        entry.skipped = f"not run, because {', '.join(failed)} did not succeed"
+        return None
+    try:
+        arguments = resolve(step.arguments, context) if contains_template(step.arguments) else step.arguments
+    except ExpressionError as exc:
+        entry.skipped = f"not run: {exc}"
+        return None
+    entry.call = ToolCall(
+        id=_call_id(task, step.id, step.spec), server=step.spec.server, tool=step.spec.name, arguments=arguments
+    )
+    return entry.call
+
+
+def _planned(step: PlannedStep) -> str:
+    return call_text(step.spec.server, step.spec.name, {k: _clipped(v) for k, v in step.arguments.items()})
+
+
+def _answer(ran: list[_Ran], notes: list[str], tools: list[ToolSpec]) -> str:
+    lines = [OFFLINE_NOTICE, ""]
+    if not ran and not notes:
+        names = sorted(f"{spec.server}.{spec.name}" for spec in tools)
+        available = ", ".join(names[:20]) + (" …" if len(names) > 20 else "") if names else "none"
+        lines.append(
+            "No tool matches this task, so nothing was run. Name what you want in a tool's terms "
+            f"(for example 'list S3 buckets' or 'weather in Paris'). Tools available: {available}."
+        )
+    for entry in ran:
+        if entry.call is None:
+            if entry.skipped:
+                lines.append(f"- {_planned(entry.step)} was {entry.skipped}.")
+            continue
+        outcome = entry.outcome
+        if outcome is None:
+            continue
+        if outcome.ok:
+            lines.append(f"- {_shown(entry.call)}: {describe_value(outcome.result)}")
+        else:
+            lines.append(f"- {_shown(entry.call)} failed: {clip(outcome.error or 'no error message')}")
+        if entry.step.reason.startswith("SQL"):
+            lines.append(f"  ({entry.step.reason})")
+    lines += [f"- {note}" for note in notes]
+    if not ran or notes:
+        lines.append(
+            "For what the planner cannot do, start a workflow template (GET /api/templates) or write the steps as a "
+            "workflow. " + model_hint()
+        )
+    answer = "\n".join(lines).strip()
+    return answer if len(answer) <= MAX_ANSWER_CHARS else answer[: MAX_ANSWER_CHARS - 1] + "…"
 
 
 def _describe_step(state: Any) -> str:

@@ -130,12 +130,15 @@ class OpenAIReasoner:
         retry: RetryPolicy | None = None,
         sleep: Sleep = anyio.sleep,
         rand: Callable[[], float] = random.random,
+        detected: bool = False,
     ) -> None:
         if not model.strip():
             raise ValueError("model must not be empty")
         if max_tokens_per_turn < 1:
             raise ValueError(f"max_tokens_per_turn must be at least 1, got {max_tokens_per_turn}")
         self.url = chat_completions_url(base_url)
+        self.detected = detected
+        """True when ``AGENTIC_REASONER=auto`` found this server on a loopback port instead of being told."""
         self.model: str | None = model
         self._model = model
         self.max_tokens_per_turn = max_tokens_per_turn

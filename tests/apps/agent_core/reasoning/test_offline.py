@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from apps.agent_core.model import ToolCall
 from apps.agent_core.reasoning.base import Budget, ToolSpec
 from apps.agent_core.reasoning.offline import OFFLINE_NOTICE, OfflineReasoner, describe_value
 from tests.apps.agent_core.reasoning.helpers import Executor, TurnLog, failing, ok
@@ -16,8 +15,8 @@ pytestmark = pytest.mark.anyio
 
 
 def planned(task: str, catalog: list[ToolSpec]) -> list[tuple[str, str, dict[str, Any]]]:
-    calls, _ = OfflineReasoner().plan(task, catalog)
-    return [(call.server, call.tool, call.arguments) for call in calls]
+    plan = OfflineReasoner().plan(task, catalog)
+    return [(step.spec.server, step.spec.name, step.arguments) for step in plan.steps]
 
 
 @pytest.mark.parametrize(
@@ -57,7 +56,7 @@ def planned(task: str, catalog: list[ToolSpec]) -> list[tuple[str, str, dict[str
         ("is the cluster healthy?", [("kubernetes", "get_cluster_status", {})]),
         (
             "what's the weather in Paris and list my S3 buckets",
-            [("aws", "list_s3_buckets", {}), ("custom", "get_weather", {"location": "Paris"})],
+            [("custom", "get_weather", {"location": "Paris"}), ("aws", "list_s3_buckets", {})],
         ),
     ],
 )
@@ -173,9 +172,9 @@ def test_the_same_task_and_tools_give_the_same_calls(catalog: list[ToolSpec]) ->
     shuffled = list(catalog)
     random.Random(7).shuffle(shuffled)
     for task in tasks:
-        first: list[ToolCall] = OfflineReasoner().plan(task, catalog)[0]
-        assert OfflineReasoner().plan(task, catalog)[0] == first
-        assert OfflineReasoner().plan(task, shuffled)[0] == first
+        first = OfflineReasoner().plan(task, catalog).steps
+        assert OfflineReasoner().plan(task, catalog).steps == first
+        assert OfflineReasoner().plan(task, shuffled).steps == first
 
 
 async def test_summarize_is_templated(catalog: list[ToolSpec]) -> None:

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apps.agent_core.reasoning.base import ToolSpec
-from apps.agent_core.reasoning.offline_plan import QUOTED, SQL_START, STOPWORDS, stem
+from apps.agent_core.reasoning.planner.text import QUOTED, SQL_START, STOPWORDS
+from apps.agent_core.reasoning.planner.text import singular as stem
 
 __all__ = ["ArgumentPlan", "fill_arguments"]
 
@@ -42,6 +43,9 @@ _GENERIC_WORDS = frozenset({"name", "id", "max", "min", "number", "of", "type"})
 _VERBS = frozenset(
     {"list", "get", "show", "describe", "check", "find", "scale", "start", "stop", "run", "restart", "delete"}
     | {"troubleshoot", "debug", "diagnose", "fix", "store", "save", "read", "set", "create", "update"}
+)
+_PREFIX = re.compile(
+    r"\b(?:start(?:s|ing)? with|begin(?:s|ning)? with|prefix(?:ed)?(?: with)?)\s+" + _VALUE, re.IGNORECASE
 )
 _LIMIT = re.compile(r"\b(?:top|first|last|at most|up to|limit(?:ed)? to|limit)\s+(\d+)\b", re.IGNORECASE)
 
@@ -175,8 +179,10 @@ def _by_keyword(task: _Task, prop: _Property, spec: ToolSpec) -> tuple[Any, tupl
                 return value, (match.start(group), match.end(group))
         if not (name_like or prop.numeric()):
             continue
-        # A count may have one word between it and its noun ("5 G.2X workers"); a name may not.
-        between = r"(?:[\w.-]+\s+)?" if prop.numeric() else ""
+        # A count may have one word between it and its noun ("5 G.2X workers"); a name only a word of the
+        # tool's own name ("the nightly-etl Glue job").
+        own = "|".join(re.escape(w) for w in sorted(skip))
+        between = r"(?:[\w.-]+\s+)?" if prop.numeric() else rf"(?:(?:{own})\s+)?" if own else ""
         before = re.compile(rf"([\w.-]+)\s+{between}{keyword}\b", re.IGNORECASE)
         for match in before.finditer(task.text):
             word = match.group(1)
@@ -207,6 +213,13 @@ def _fill(task: _Task, prop: _Property, spec: ToolSpec) -> Any | None:
     if prop.types == {"boolean"}:
         phrase = r"[\s_-]+".join(re.escape(w.lower()) for w in prop.raw_words)
         return True if re.search(rf"\b{phrase}\b", task.text, re.IGNORECASE) else None
+    if prop.name == "prefix" or prop.name.endswith("_prefix"):
+        for match in _PREFIX.finditer(task.text):
+            group = next(i for i in (1, 2, 3) if match.group(i) is not None)
+            prefix = _convert(match.group(group), prop)
+            if prefix is not None and task.free(match.start(group), match.end(group)):
+                task.claim(match.start(group), match.end(group))
+                return prefix
     found = _by_keyword(task, prop, spec)
     if found is not None:
         task.claim(*found[1])
