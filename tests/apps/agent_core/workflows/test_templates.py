@@ -32,9 +32,9 @@ from apps.mcp_custom import tools as custom_tools
 from apps.mcp_custom.kv_memory import MemoryKeyValueStore
 from apps.mcp_custom.weather import WeatherClient
 from apps.mcp_database import tools as database_tools
-from apps.mcp_database.sample_data import ORDER_STATUSES, build_sample_database
 from apps.mcp_database.pool import SandboxedDatabase
 from apps.mcp_database.protocol import WorkerLimits
+from apps.mcp_database.sample_data import ORDER_STATUSES, build_sample_database
 from apps.mcp_kubernetes import tools as kubernetes_tools
 from apps.mcp_kubernetes.cluster_access import ClusterAccess
 from tests.support.fake_kube import FakeKube, default_state, run_fake_kube
