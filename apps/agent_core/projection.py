@@ -149,6 +149,11 @@ def project(header: RunHeader, events: list[RunEvent]) -> RunView:
         final_answer = finished.data.get("final_answer")
         error = finished.data.get("error")
         finished_at = finished_at or finished.at
+    if status in ("running", "awaiting_approval"):
+        # Whether a live run waits for a person is what its journal says, not the header: the two are read one
+        # after the other, and a header newer or older than the events would show a wait with no approval in it.
+        waiting = any(approval.status == "pending" for approval in approvals.values())
+        status = "awaiting_approval" if waiting else "running"
     if status in TERMINAL_STATUSES:
         # A finished run has nothing in flight: what was still waiting or running did not complete.
         for approval_id, approval in approvals.items():
