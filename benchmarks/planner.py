@@ -21,7 +21,7 @@ import anyio
 import yaml
 from mcp.server import MCPServer
 
-from apps.agent_core.reasoning.base import ToolSpec
+from apps.agent_core.model import ToolSpec
 from apps.agent_core.reasoning.planner import Schema, parse_schema, plan_task
 from apps.common.mcp_app import sdk_tools
 from apps.common.tools import ToolDef

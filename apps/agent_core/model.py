@@ -106,3 +106,34 @@ class ToolOutcome(BaseModel):
     error: str | None = None
     duration_ms: float = 0.0
     attempts: int = 1
+
+
+class ToolSpec(BaseModel):
+    """One tool of one MCP server, as the catalog knows it."""
+
+    server: str
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any] | None = None
+    read_only: bool = False
+    destructive: bool = True
+    """MCP's default when a server says nothing: assume the worst."""
+    idempotent: bool = False
+    open_world: bool = True
+
+
+class ModelTurn(BaseModel):
+    """One model response, journaled as a ``model_turn`` event."""
+
+    index: int
+    model: str | None = None
+    """``None`` when no model answered (the offline planner)."""
+    text: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    stop_reason: str
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+    duration_ms: float = 0.0
+    resume: dict[str, Any] | None = None
+    """What a resumed run needs to continue the conversation without asking the model again: the
+    turn's calls as the model wrote them and its message in the provider's format (``loop.py``)."""

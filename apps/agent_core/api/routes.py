@@ -17,14 +17,11 @@ from starlette.responses import JSONResponse, Response
 from apps.agent_core.api.http import MAX_EVENT_NUMBER, ApiError, parse_body, principal
 from apps.agent_core.api.schemas import (
     ApprovalDecision,
-    HealthReport,
-    ReasonerInfo,
     RunAccepted,
     RunList,
     RunSummary,
     StartRunRequest,
     TemplateList,
-    ToolList,
     ValidateWorkflowRequest,
     ValidationReport,
 )
@@ -150,28 +147,12 @@ async def decide_approval(request: Request) -> Response:
 async def list_tools(request: Request) -> Response:
     principal(request, "viewer")
     refresh = request.query_params.get("refresh") in ("1", "true")
-    gateway = _service(request).gateway
-    tools = await gateway.tools(refresh=refresh)
-    return _json(ToolList(tools=tools, servers=gateway.server_statuses()))
+    return _json(await _service(request).tools(refresh=refresh))
 
 
 async def health(request: Request) -> Response:
     principal(request, "viewer")
-    service = _service(request)
-    servers = await service.gateway.health()
-    try:
-        await service.store.check()
-        store = "ok"
-    except Exception as exc:  # reported, never raised: this is a health page
-        store = f"unavailable: {exc}"
-    ok = store == "ok" and all(server.reachable for server in servers)
-    report = HealthReport(
-        status="ok" if ok else "degraded",
-        reasoner=ReasonerInfo(name=service.reasoner.name, model=service.reasoner.model),
-        store=store,
-        servers=servers,
-    )
-    return _json(report)
+    return _json(await _service(request).health())
 
 
 async def templates(request: Request) -> Response:

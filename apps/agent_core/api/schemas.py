@@ -6,10 +6,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from apps.agent_core.gateway.base import ServerHealth, ServerStatus
 from apps.agent_core.model import RunKind, RunStatus, TokenUsage
-from apps.agent_core.reasoning.base import ToolSpec
+from apps.agent_core.runs.platform_status import HealthReport, ReasonerInfo, ToolList
 from apps.agent_core.workflows.templates import WorkflowTemplate
+
+__all__ = ["HealthReport", "ReasonerInfo", "ToolList"]  # re-exported: part of the API's bodies
 
 
 class StrictBody(BaseModel):
@@ -68,24 +69,6 @@ class RunSummary(BaseModel):
 class RunList(BaseModel):
     runs: list[RunSummary]
     next_cursor: str | None
-
-
-class ToolList(BaseModel):
-    tools: list[ToolSpec]
-    servers: list[ServerStatus] = Field(default_factory=list)
-    """Every configured server, also one whose tools could not be listed (with its error)."""
-
-
-class ReasonerInfo(BaseModel):
-    name: str
-    model: str | None
-
-
-class HealthReport(BaseModel):
-    status: Literal["ok", "degraded"]
-    reasoner: ReasonerInfo
-    store: str
-    servers: list[ServerHealth]
 
 
 class ValidationReport(BaseModel):

@@ -7,8 +7,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel
 
 from apps.agent_core.gateway.errors import FailureKind
-from apps.agent_core.model import ToolCall, ToolOutcome
-from apps.agent_core.reasoning.base import ToolSpec
+from apps.agent_core.model import ToolCall, ToolOutcome, ToolSpec
 
 
 class ServerStatus(BaseModel):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from mcp_types import Tool
 
 from apps.agent_core.gateway.errors import McpServerError
-from apps.agent_core.reasoning.base import ToolSpec
+from apps.agent_core.model import ToolSpec
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,7 @@ from apps.agent_core.gateway.config import SERVER_NAME, parse_mcp_servers, url_p
 from apps.agent_core.gateway.errors import CircuitOpen, McpServerError, ServerRejected, ServerUnavailable
 from apps.agent_core.gateway.mcp_server_client import McpServerClient
 from apps.agent_core.gateway.retry import RetryPolicy
-from apps.agent_core.model import ToolCall, ToolOutcome
-from apps.agent_core.reasoning.base import ToolSpec
+from apps.agent_core.model import ToolCall, ToolOutcome, ToolSpec
 
 __all__ = ["McpGateway", "parse_mcp_servers"]
 

@@ -46,7 +46,7 @@ from apps.agent_core.gateway.mcp_session import HeldClient, open_held_client
 from apps.agent_core.gateway.negotiation import Negotiated, revision_refused, session_lost
 from apps.agent_core.gateway.retry import RetryPolicy, may_retry, with_retries
 from apps.agent_core.gateway.transport import Exchange, ObservingTransport, observe, status_text
-from apps.agent_core.reasoning.base import ToolSpec
+from apps.agent_core.model import ToolSpec
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from apps.agent_core.model import TokenUsage, ToolCall, ToolOutcome
-from apps.agent_core.reasoning.base import Budget, ModelTurn, ReasoningResult, ToolExecutor, ToolSpec, TurnRecorder
+from apps.agent_core.model import ModelTurn, TokenUsage, ToolCall, ToolOutcome, ToolSpec
+from apps.agent_core.reasoning.base import Budget, ReasoningResult, ToolExecutor, TurnRecorder
 from apps.agent_core.reasoning.conversation import budget_note, cut_off_note, with_note
 from apps.agent_core.reasoning.tool_names import ToolNameMap
 

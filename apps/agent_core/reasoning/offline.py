@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from apps.agent_core.model import TokenUsage, ToolCall, ToolOutcome
-from apps.agent_core.reasoning.base import Budget, ModelTurn, ReasoningResult, ToolExecutor, ToolSpec, TurnRecorder
+from apps.agent_core.model import ModelTurn, TokenUsage, ToolCall, ToolOutcome, ToolSpec
+from apps.agent_core.reasoning.base import Budget, ReasoningResult, ToolExecutor, TurnRecorder
 from apps.agent_core.reasoning.offline_answer import (
     MAX_ANSWER_CHARS,
     call_text,

@@ -21,16 +21,8 @@ from typing import Any
 import anyio
 import httpx
 
-from apps.agent_core.model import TokenUsage, ToolOutcome
-from apps.agent_core.reasoning.base import (
-    Budget,
-    ModelTurn,
-    ReasonerError,
-    ReasoningResult,
-    ToolExecutor,
-    ToolSpec,
-    TurnRecorder,
-)
+from apps.agent_core.model import ModelTurn, TokenUsage, ToolOutcome, ToolSpec
+from apps.agent_core.reasoning.base import Budget, ReasonerError, ReasoningResult, ToolExecutor, TurnRecorder
 from apps.agent_core.reasoning.conversation import (
     DEFAULT_SYSTEM_PROMPT,
     SUMMARY_SYSTEM_PROMPT,

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from apps.agent_core.reasoning.base import ToolSpec
+from apps.agent_core.model import ToolSpec
 
 __all__ = ["MAX_TOOL_NAME_LENGTH", "SEPARATOR", "TOOL_NAME_PATTERN", "ToolNameMap", "input_schema", "tool_description"]
 

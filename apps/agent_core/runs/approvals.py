@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from apps.agent_core.reasoning.base import ToolSpec
+from apps.agent_core.model import ToolSpec
 
 
 def arguments_hash(server: str, tool: str, arguments: dict[str, Any]) -> str:

@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from apps.agent_core.metrics import AgentCoreMetrics
-from apps.agent_core.model import RunHeader, TokenUsage, ToolCall, ToolOutcome
-from apps.agent_core.reasoning.base import Budget, ModelTurn, Reasoner, ReasonerError, ToolSpec
+from apps.agent_core.model import ModelTurn, RunHeader, TokenUsage, ToolCall, ToolOutcome, ToolSpec
+from apps.agent_core.reasoning.base import Budget, Reasoner, ReasonerError
 from apps.agent_core.runs.journal import RunJournal
 from apps.agent_core.runs.lease import RunControl
 from apps.agent_core.runs.replay import InFlightStep, Replay

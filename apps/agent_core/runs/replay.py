@@ -26,8 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from apps.agent_core.model import RunEvent, ToolCall, ToolOutcome
-from apps.agent_core.reasoning.base import ModelTurn
+from apps.agent_core.model import ModelTurn, RunEvent, ToolCall, ToolOutcome
 
 __all__ = ["InFlightStep", "Replay", "StepKey"]
 

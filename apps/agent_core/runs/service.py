@@ -19,14 +19,15 @@ from typing import Any
 from apps.agent_core.auth import Principal
 from apps.agent_core.gateway.base import ToolGateway
 from apps.agent_core.metrics import AgentCoreMetrics
-from apps.agent_core.model import TERMINAL_STATUSES, RunEvent, RunHeader, RunStatus
+from apps.agent_core.model import TERMINAL_STATUSES, RunEvent, RunHeader, RunStatus, ToolSpec
 from apps.agent_core.projection import RunView, project
-from apps.agent_core.reasoning.base import Budget, Reasoner, ToolSpec
+from apps.agent_core.reasoning.base import Budget, Reasoner
 from apps.agent_core.runs.approvals import ApprovalPolicy, arguments_hash
 from apps.agent_core.runs.execution import RunExecution
 from apps.agent_core.runs.journal import RunJournal
 from apps.agent_core.runs.lease import LeaseTerms, RunControl
 from apps.agent_core.runs.notifier import RunNotifier
+from apps.agent_core.runs.platform_status import HealthReport, ReasonerInfo, ToolList
 from apps.agent_core.runs.replay import Replay
 from apps.agent_core.runs.steps import StepRunner
 from apps.agent_core.store.base import RunNotFound, RunPage, RunStore, StoreError, VersionConflict
@@ -96,6 +97,27 @@ class RunService:
         self._controls: dict[str, RunControl] = {}
         """The runs executing here, by id."""
         self._recovery: asyncio.Task[None] | None = None
+
+    async def tools(self, *, refresh: bool = False) -> ToolList:
+        """Every tool runs can call now, and every configured server (also one that cannot be used, saying why)."""
+        tools = await self.gateway.tools(refresh=refresh)
+        return ToolList(tools=tools, servers=self.gateway.server_statuses())
+
+    async def health(self) -> HealthReport:
+        """What runs depend on, probed now: ``degraded`` when the store or any server cannot be used."""
+        servers = await self.gateway.health()
+        try:
+            await self.store.check()
+            store = "ok"
+        except Exception as exc:  # reported, never raised: this is a health page
+            store = f"unavailable: {exc}"
+        ok = store == "ok" and all(server.reachable for server in servers)
+        return HealthReport(
+            status="ok" if ok else "degraded",
+            reasoner=ReasonerInfo(name=self.reasoner.name, model=self.reasoner.model),
+            store=store,
+            servers=servers,
+        )
 
     async def validate_workflow(self, workflow: Any, tools: list[ToolSpec] | None = None) -> WorkflowDocument:
         """Parse and check a workflow against the live catalog, or raise ``RunRequestError`` listing every problem."""

@@ -15,8 +15,7 @@ from typing import Any
 
 from apps.agent_core.gateway.base import ToolGateway
 from apps.agent_core.metrics import AgentCoreMetrics
-from apps.agent_core.model import ToolCall, ToolOutcome
-from apps.agent_core.reasoning.base import ToolSpec
+from apps.agent_core.model import ToolCall, ToolOutcome, ToolSpec
 from apps.agent_core.runs.approvals import ApprovalPolicy, arguments_hash
 from apps.agent_core.runs.journal import RunJournal
 from apps.agent_core.runs.lease import RunCancelled, RunControl

@@ -22,7 +22,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, SchemaError
 from jsonschema.validators import validator_for
 
-from apps.agent_core.reasoning.base import ToolSpec
+from apps.agent_core.model import ToolSpec
 from apps.agent_core.workflows.document import PlacedStep, Step, WorkflowDocument, placed_steps
 from apps.agent_core.workflows.references import (
     ReferenceScope,

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from apps.agent_core.reasoning.base import ToolSpec
+from apps.agent_core.model import ToolSpec
 from apps.agent_core.reasoning.planner.text import QUOTED, SQL_START, STOPWORDS
 from apps.agent_core.reasoning.planner.text import singular as stem
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from apps.agent_core.reasoning.base import ToolSpec
+from apps.agent_core.model import ToolSpec
 from apps.agent_core.reasoning.planner.text import singular
 
 __all__ = ["Column", "DatabaseTools", "ForeignKey", "Schema", "Table", "find_database", "parse_schema"]

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from apps.agent_core.reasoning.base import ToolSpec
+from apps.agent_core.model import ToolSpec
 from apps.agent_core.reasoning.planner.text import stem, words
 
 __all__ = ["MIN_SCORE", "Candidate", "CatalogIndex", "rank"]

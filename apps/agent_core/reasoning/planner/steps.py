@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from apps.agent_core.reasoning.base import ToolSpec
+from apps.agent_core.model import ToolSpec
 from apps.agent_core.reasoning.planner.arguments import ArgumentPlan, fill_arguments
 from apps.agent_core.reasoning.planner.schema import DatabaseTools, Schema, find_database
 from apps.agent_core.reasoning.planner.scoring import Candidate, CatalogIndex, rank

@@ -12,7 +12,7 @@ import botocore.session
 import pytest
 from mcp.server import MCPServer
 
-from apps.agent_core.reasoning.base import ToolSpec
+from apps.agent_core.model import ToolSpec
 from apps.common.mcp_app import sdk_tools
 from apps.common.tools import ToolDef
 from apps.mcp_aws.tools import build_tools as aws_tools

@@ -8,8 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from apps.agent_core.model import ToolCall, ToolOutcome
-from apps.agent_core.reasoning.base import ModelTurn, ToolSpec
+from apps.agent_core.model import ModelTurn, ToolCall, ToolOutcome, ToolSpec
 
 Handler = Callable[[ToolCall], ToolOutcome]
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from apps.agent_core.reasoning.base import Budget, ToolSpec
+from apps.agent_core.model import ToolSpec
+from apps.agent_core.reasoning.base import Budget
 from apps.agent_core.reasoning.offline import OFFLINE_NOTICE, OfflineReasoner, describe_value
 from tests.apps.agent_core.reasoning.helpers import Executor, TurnLog, failing, ok
 

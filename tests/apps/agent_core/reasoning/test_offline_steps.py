@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from apps.agent_core.model import ToolCall, ToolOutcome
-from apps.agent_core.reasoning.base import Budget, ToolSpec
+from apps.agent_core.model import ToolCall, ToolOutcome, ToolSpec
+from apps.agent_core.reasoning.base import Budget
 from apps.agent_core.reasoning.offline import OfflineReasoner
 from apps.mcp_database.sample_data import build_sample_database
 from apps.mcp_database.sandbox import ReadOnlyDatabase

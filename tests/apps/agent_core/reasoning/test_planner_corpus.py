@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from apps.agent_core.reasoning.base import ToolSpec
+from apps.agent_core.model import ToolSpec
 from apps.agent_core.reasoning.planner import Plan, Schema, parse_schema, plan_task
 from apps.mcp_database.sample_data import build_sample_database
 from apps.mcp_database.sandbox import ReadOnlyDatabase

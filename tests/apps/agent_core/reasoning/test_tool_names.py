@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from apps.agent_core.reasoning.base import ToolSpec
+from apps.agent_core.model import ToolSpec
 from apps.agent_core.reasoning.tool_names import (
     TOOL_NAME_PATTERN,
     ToolNameMap,

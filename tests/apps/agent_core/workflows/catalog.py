@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, cast
 
-from apps.agent_core.reasoning.base import ToolSpec
+from apps.agent_core.model import ToolSpec
 from apps.common.mcp_app import sdk_tools
 from apps.common.tools import ToolDef
 from apps.mcp_aws import tools as aws_tools

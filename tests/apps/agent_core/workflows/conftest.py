@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.agent_core.reasoning.base import ToolSpec
+from apps.agent_core.model import ToolSpec
 from tests.apps.agent_core.workflows.catalog import real_catalog
 
 

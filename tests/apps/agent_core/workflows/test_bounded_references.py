@@ -10,8 +10,7 @@ from typing import Any
 import anyio
 import pytest
 
-from apps.agent_core.model import ToolCall, ToolOutcome
-from apps.agent_core.reasoning.base import ToolSpec
+from apps.agent_core.model import ToolCall, ToolOutcome, ToolSpec
 from apps.agent_core.workflows.bounds import MAX_GROWTH, EvaluationLimits, growth
 from apps.agent_core.workflows.document import parse_workflow
 from apps.agent_core.workflows.engine import run_workflow

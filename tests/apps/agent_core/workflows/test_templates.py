@@ -18,8 +18,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError as SdkToolError
 from mcp_types import CallToolResult
 
-from apps.agent_core.model import ToolCall, ToolOutcome
-from apps.agent_core.reasoning.base import ToolSpec
+from apps.agent_core.model import ToolCall, ToolOutcome, ToolSpec
 from apps.agent_core.workflows.document import parse_workflow
 from apps.agent_core.workflows.engine import WorkflowResult, run_workflow
 from apps.agent_core.workflows.templates import WorkflowTemplate, get_template, list_templates

@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from apps.agent_core.reasoning.base import ToolSpec
+from apps.agent_core.model import ToolSpec
 from apps.agent_core.workflows import document
 from apps.agent_core.workflows.document import parse_workflow
 from apps.agent_core.workflows.validation import input_problems, validate_workflow
