@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from apps.agent_core.store.base import (
+    AlreadyRecorded,
     InvalidCursor,
     LeaseLost,
     RunExists,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 __all__ = [
+    "AlreadyRecorded",
     "InvalidCursor",
     "LeaseLost",
     "RunExists",

@@ -11,6 +11,14 @@ Contract every backend keeps (the shared test suite checks it on both):
   fenced: it succeeds only while the header names that owner and its lease has not expired (by the
   store's clock), else ``LeaseLost`` and nothing is written. A replica that stalled past its lease can
   therefore never journal a step after another replica took the run over.
+- ``append_event(once=key)`` writes the event only if no earlier event of the run was written with
+  the same ``key`` (unique within the run, e.g. ``"decision:<approval id>"``; 1 to
+  ``codec.MAX_ONCE_KEY_BYTES`` bytes of UTF-8, else ``ValueError``). Otherwise nothing is written, no
+  sequence number is used, and it raises ``AlreadyRecorded`` with the seq of the event holding the
+  key. The key test, the numbering and the lease fence are one atomic write: of any number of
+  concurrent appends with one key (from any replica or process), exactly one lands. Checks run in the
+  order run exists (``RunNotFound``), lease (``LeaseLost``), key (``AlreadyRecorded``). Keys are
+  never released.
 - ``update`` also stores the header's lease (``lease_owner``, ``lease_expires_at``) where
   ``append_event`` and ``expired_leases`` can test it without parsing the header.
 - ``expired_leases(now)`` returns runs in an active status (``ACTIVE_STATUSES``) whose lease expired
@@ -54,6 +62,19 @@ class LeaseLost(StoreError):
     """The run's lease is no longer this replica's (it expired or another replica took the run over)."""
 
 
+class AlreadyRecorded(StoreError):
+    """An event of the run already holds this ``once`` key; nothing was written.
+
+    ``existing_seq`` is that event's sequence number, so the caller can read what was recorded first.
+    """
+
+    def __init__(self, run_id: str, key: str, existing_seq: int) -> None:
+        super().__init__(f"run {run_id!r} already recorded {key!r} (event {existing_seq})")
+        self.run_id = run_id
+        self.key = key
+        self.existing_seq = existing_seq
+
+
 @dataclass(frozen=True)
 class RunPage:
     runs: list[RunHeader]
@@ -70,7 +91,13 @@ class RunStore(Protocol):
     async def list(self, *, status: RunStatus | None = None, limit: int = 50, cursor: str | None = None) -> RunPage: ...
 
     async def append_event(
-        self, run_id: str, type: EventType, data: dict[str, Any], *, lease_owner: str | None = None
+        self,
+        run_id: str,
+        type: EventType,
+        data: dict[str, Any],
+        *,
+        lease_owner: str | None = None,
+        once: str | None = None,
     ) -> RunEvent: ...
 
     async def events(self, run_id: str, *, after: int = 0, limit: int = 1000) -> builtins.list[RunEvent]: ...

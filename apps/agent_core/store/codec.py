@@ -29,9 +29,11 @@ __all__ = [
     "EVENT_TYPES",
     "MAX_DOCUMENT_BYTES",
     "MAX_LIST_LIMIT",
+    "MAX_ONCE_KEY_BYTES",
     "Position",
     "check_event_type",
     "check_limit",
+    "check_once_key",
     "decode_cursor",
     "encode_cursor",
     "encode_event_data",
@@ -45,6 +47,8 @@ __all__ = [
 # room for them.
 MAX_DOCUMENT_BYTES = 350_000
 MAX_LIST_LIMIT = 1000
+# Part of a DynamoDB sort key (at most 1024 bytes) on one backend, so the same bound holds on both.
+MAX_ONCE_KEY_BYTES = 512
 _MAX_CURSOR_CHARS = 2048
 _CURSOR_VERSION = 1
 EVENT_TYPES: frozenset[str] = frozenset(get_args(EventType))
@@ -98,6 +102,11 @@ def check_limit(limit: int, maximum: int = MAX_LIST_LIMIT) -> None:
 def check_event_type(event_type: str) -> None:
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}; expected one of {sorted(EVENT_TYPES)}")
+
+
+def check_once_key(key: str) -> None:
+    if not isinstance(key, str) or not 1 <= len(key.encode()) <= MAX_ONCE_KEY_BYTES:
+        raise ValueError(f"a once key must be a string of 1 to {MAX_ONCE_KEY_BYTES} bytes of UTF-8, got {key!r:.80}")
 
 
 def encode_header(header: RunHeader) -> str:

@@ -25,6 +25,11 @@ attribute         type  role
 Event item, ``pk = "RUN#<run id>"``, ``sk = "EVENT#<seq zero-padded to 10 digits>"``: ``seq`` (N),
 ``type`` (S), ``data`` (S, JSON), ``at`` (N, epoch seconds).
 
+Once item, ``pk = "RUN#<run id>"``, ``sk = "ONCE#<key>"``: ``seq`` (N), the event written with
+``append_event(once=key)``. Written in the same transaction as that event; never changed or removed.
+Like events, it lacks the index keys, so it appears in no listing, and ``events`` reads only the
+``EVENT#`` range of sort keys.
+
 Global secondary indexes, both projecting ALL (a list is then one Query, with no BatchGetItem):
 
 - ``by_created``: partition key ``gsi_all`` (S), sort key ``created_key`` (S) — every run.
@@ -39,7 +44,8 @@ Behaviour worth knowing:
   eventually consistent, so a run may take a moment to appear in (or change status in) a listing.
 - ``append_event`` takes the next number with ``UpdateItem ADD next_seq 1`` (atomic, so concurrent
   writers never collide), then writes the event item. If the process dies between the two calls, that
-  number is never written: readers see a gap, never a duplicate.
+  number is never written: readers see a gap, never a duplicate. With ``once`` it is one
+  ``TransactWriteItems`` instead (header counter, once item, event); see ``dynamodb_append.py``.
 - ``append_event(lease_owner=…)`` makes the counter update conditional on ``lease_owner`` and an
   unexpired ``lease_expires_at``: fencing costs no extra request. ``expired_leases`` queries
   ``by_status`` once per active status with a filter on the lease, so it reads only active runs.
@@ -48,7 +54,8 @@ Behaviour worth knowing:
   written. Callers cap tool results before storing them.
 
 IAM actions the service needs: ``dynamodb:GetItem``, ``PutItem``, ``UpdateItem``, ``Query`` on the
-table and ``arn:…:table/<name>/index/*``, and ``DescribeTable`` (readiness).
+table and ``arn:…:table/<name>/index/*``, and ``DescribeTable`` (readiness). ``TransactWriteItems``
+needs no action of its own: its Put and Update are authorised as ``PutItem`` and ``UpdateItem``.
 
 botocore failures become ``StoreError`` with a message naming the cause (missing table, access denied,
 throttling, no credentials, unreachable endpoint); botocore's own retries run first.
@@ -66,19 +73,21 @@ import anyio.to_thread
 from botocore.exceptions import ClientError
 
 from apps.agent_core.model import ACTIVE_STATUSES, EventType, RunEvent, RunHeader, RunStatus
-from apps.agent_core.store.base import LeaseLost, RunExists, RunNotFound, RunPage, StoreError, VersionConflict
+from apps.agent_core.store.base import RunExists, RunNotFound, RunPage, StoreError, VersionConflict
 from apps.agent_core.store.codec import (
     Position,
     check_event_type,
     check_limit,
+    check_once_key,
     decode_cursor,
     encode_cursor,
     encode_event_data,
     encode_header,
     make_event,
-    parse_header,
 )
-from apps.agent_core.store.dynamodb_errors import error_code, store_errors
+from apps.agent_core.store.dynamodb_append import EventAppender
+from apps.agent_core.store.dynamodb_errors import error_code, retry_conflicts, store_errors
+from apps.agent_core.store.dynamodb_items import SEQ_DIGITS, Item, event_sk, header_of, pk, run_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -87,14 +96,10 @@ if TYPE_CHECKING:
 __all__ = ["BY_CREATED", "BY_STATUS", "DynamoDBRunStore", "create_table", "created_key"]
 
 T = TypeVar("T")
-Item = dict[str, "AttributeValueTypeDef"]
 
 BY_CREATED = "by_created"
 BY_STATUS = "by_status"
 _ALL = "RUN"
-_HEADER_SK = "HEADER"
-_EVENT_PREFIX = "EVENT#"
-_SEQ_DIGITS = 10
 MAX_EVENTS_LIMIT = 10_000
 # DynamoDB pages stop at 1 MB; this bounds the pages one call reads (headers are far smaller).
 _MAX_QUERY_PAGES = 50
@@ -123,6 +128,7 @@ class DynamoDBRunStore:
         self._client = client
         self._clock = clock
         self._close_client = close_client
+        self._appender = EventAppender(client, table_name, clock)
 
     @property
     def table_name(self) -> str:
@@ -130,7 +136,7 @@ class DynamoDBRunStore:
 
     async def create(self, header: RunHeader) -> None:
         item: Item = {
-            **_run_key(header.id),
+            **run_key(header.id),
             "header": {"S": encode_header(header)},
             "status": {"S": header.status},
             "created_key": {"S": created_key(header.created_at, header.id)},
@@ -175,13 +181,15 @@ class DynamoDBRunStore:
         def work() -> None:
             try:
                 # UpdateItem, not PutItem: a put would reset next_seq under concurrent appends.
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=_run_key(header.id),
-                    UpdateExpression=expression,
-                    ConditionExpression="#version = :old",
-                    ExpressionAttributeNames=_NAMES,
-                    ExpressionAttributeValues=values,
+                retry_conflicts(
+                    lambda: self._client.update_item(
+                        TableName=self._table,
+                        Key=run_key(header.id),
+                        UpdateExpression=expression,
+                        ConditionExpression="#version = :old",
+                        ExpressionAttributeNames=_NAMES,
+                        ExpressionAttributeValues=values,
+                    )
                 )
             except ClientError as exc:
                 if error_code(exc) != "ConditionalCheckFailedException":
@@ -212,7 +220,7 @@ class DynamoDBRunStore:
             }
         if after is not None:
             # The position in the cursor is rebuilt into the index key DynamoDB resumes from.
-            start = {**_run_key(after.run_id), "created_key": {"S": created_key(after.created_at, after.run_id)}}
+            start = {**run_key(after.run_id), "created_key": {"S": created_key(after.created_at, after.run_id)}}
             start["gsi_all" if status is None else "status"] = {"S": _ALL if status is None else status}
             request["ExclusiveStartKey"] = start
 
@@ -230,76 +238,40 @@ class DynamoDBRunStore:
             return items, True
 
         items, truncated = await self._call(work)
-        runs = [_header(item) for item in items[:limit]]
+        runs = [header_of(item) for item in items[:limit]]
         next_cursor = None
         if runs and (len(items) > limit or truncated):
             next_cursor = encode_cursor(Position(runs[-1].created_at, runs[-1].id), status)
         return RunPage(runs=runs, next_cursor=next_cursor)
 
     async def append_event(
-        self, run_id: str, type: EventType, data: dict[str, Any], *, lease_owner: str | None = None
+        self,
+        run_id: str,
+        type: EventType,
+        data: dict[str, Any],
+        *,
+        lease_owner: str | None = None,
+        once: str | None = None,
     ) -> RunEvent:
         check_event_type(type)
+        if once is not None:
+            check_once_key(once)
         text = encode_event_data(data)
-
-        def work() -> RunEvent:
-            condition = "attribute_exists(pk)"
-            values: dict[str, AttributeValueTypeDef] = {":one": {"N": "1"}}
-            if lease_owner is not None:
-                condition += " AND lease_owner = :owner AND lease_expires_at > :now"
-                values |= {":owner": {"S": lease_owner}, ":now": {"N": repr(self._clock())}}
-            try:
-                counter = self._client.update_item(
-                    TableName=self._table,
-                    Key=_run_key(run_id),
-                    UpdateExpression="ADD next_seq :one",
-                    ConditionExpression=condition,
-                    ExpressionAttributeValues=values,
-                    ReturnValues="UPDATED_NEW",
-                )
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise
-                if lease_owner is not None and self._get(run_id) is not None:
-                    raise LeaseLost(f"run {run_id!r} is no longer leased to {lease_owner!r}") from exc
-                raise RunNotFound(f"run {run_id!r} does not exist") from exc
-            seq = int(counter["Attributes"]["next_seq"]["N"])
-            at = self._clock()
-            try:
-                self._client.put_item(
-                    TableName=self._table,
-                    Item={
-                        "pk": {"S": _pk(run_id)},
-                        "sk": {"S": _event_sk(seq)},
-                        "seq": {"N": str(seq)},
-                        "type": {"S": type},
-                        "data": {"S": text},
-                        "at": {"N": repr(at)},
-                    },
-                    # Never true while next_seq is only ever incremented; guards against a reset counter.
-                    ConditionExpression="attribute_not_exists(pk)",
-                )
-            except ClientError as exc:
-                if error_code(exc) == "ConditionalCheckFailedException":
-                    raise StoreError(f"event {seq} of run {run_id!r} already exists; its counter was reset") from exc
-                raise
-            return make_event(run_id, seq, type, text, at)
-
-        return await self._call(work)
+        return await self._call(partial(self._appender.append, run_id, type, text, lease_owner=lease_owner, once=once))
 
     async def events(self, run_id: str, *, after: int = 0, limit: int = 1000) -> builtins.list[RunEvent]:
         check_limit(limit, MAX_EVENTS_LIMIT)
         first = max(after, 0) + 1
-        if first >= 10**_SEQ_DIGITS:
+        if first >= 10**SEQ_DIGITS:
             return []
         # BETWEEN, not ">": the header's sort key ("HEADER") sorts after every "EVENT#…".
         request: QueryInputTypeDef = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
             "ExpressionAttributeValues": {
-                ":pk": {"S": _pk(run_id)},
-                ":first": {"S": _event_sk(first)},
-                ":last": {"S": _event_sk(10**_SEQ_DIGITS - 1)},
+                ":pk": {"S": pk(run_id)},
+                ":first": {"S": event_sk(first)},
+                ":last": {"S": event_sk(10**SEQ_DIGITS - 1)},
             },
             "ConsistentRead": True,
         }
@@ -345,7 +317,7 @@ class DynamoDBRunStore:
                     request["ExclusiveStartKey"] = last
             return items
 
-        headers = [_header(item) for item in await self._call(work)]
+        headers = [header_of(item) for item in await self._call(work)]
         headers.sort(key=lambda h: (h.lease_expires_at or 0.0, h.created_at))
         return headers[:limit]
 
@@ -372,8 +344,8 @@ class DynamoDBRunStore:
     # -- plumbing -------------------------------------------------------------------------------
 
     def _get(self, run_id: str) -> RunHeader | None:
-        item = self._client.get_item(TableName=self._table, Key=_run_key(run_id), ConsistentRead=True).get("Item")
-        return None if item is None else _header(item)
+        item = self._client.get_item(TableName=self._table, Key=run_key(run_id), ConsistentRead=True).get("Item")
+        return None if item is None else header_of(item)
 
     async def _call(self, work: Callable[[], T]) -> T:
         # boto3 blocks; its clients are thread-safe, so calls run in anyio's worker threads.
@@ -409,23 +381,3 @@ def create_table(client: DynamoDBClient, table_name: str, *, wait: bool = True) 
         )
         if wait:
             client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 2, "MaxAttempts": 60})
-
-
-def _pk(run_id: str) -> str:
-    return f"RUN#{run_id}"
-
-
-def _run_key(run_id: str) -> Item:
-    return {"pk": {"S": _pk(run_id)}, "sk": {"S": _HEADER_SK}}
-
-
-def _event_sk(seq: int) -> str:
-    return f"{_EVENT_PREFIX}{seq:0{_SEQ_DIGITS}d}"
-
-
-def _header(item: Item) -> RunHeader:
-    try:
-        text, version = item["header"]["S"], int(item["version"]["N"])
-    except (KeyError, ValueError) as exc:
-        raise StoreError("a stored run header item is damaged (header or version missing)") from exc
-    return parse_header(text, version)

@@ -7,17 +7,7 @@ instead of failing half-way. Inside one process, writers also queue on a lock fi
 processes ever make SQLite's busy handler sleep. The file must be on a local filesystem: WAL relies
 on shared memory, which network filesystems (NFS, EFS) do not provide reliably.
 
-Schema (``PRAGMA user_version`` is the schema version; ``_MIGRATIONS`` lists the steps, applied in
-order when the store opens, inside one ``BEGIN IMMEDIATE`` so two processes opening a new file at
-once cannot both apply them)::
-
-    runs(id TEXT PRIMARY KEY, status TEXT, created_at REAL, header TEXT (JSON), version INTEGER,
-         lease_owner TEXT, lease_expires_at REAL)
-        index runs_by_status (status, created_at, id), index runs_by_created (created_at, id)
-    events(run_id TEXT, seq INTEGER, type TEXT, data TEXT (JSON), at REAL, PRIMARY KEY (run_id, seq))
-
-A later schema adds a step to ``_MIGRATIONS``; a file whose version is newer than this code knows is
-refused rather than written with the old layout.
+The schema and its migrations are in ``sqlite_schema.py``; they run when the store opens.
 """
 
 from __future__ import annotations
@@ -35,11 +25,20 @@ from typing import Any, TypeVar
 import anyio.to_thread
 
 from apps.agent_core.model import ACTIVE_STATUSES, EventType, RunEvent, RunHeader, RunStatus
-from apps.agent_core.store.base import LeaseLost, RunExists, RunNotFound, RunPage, StoreError, VersionConflict
+from apps.agent_core.store.base import (
+    AlreadyRecorded,
+    LeaseLost,
+    RunExists,
+    RunNotFound,
+    RunPage,
+    StoreError,
+    VersionConflict,
+)
 from apps.agent_core.store.codec import (
     Position,
     check_event_type,
     check_limit,
+    check_once_key,
     decode_cursor,
     encode_cursor,
     encode_event_data,
@@ -47,28 +46,12 @@ from apps.agent_core.store.codec import (
     make_event,
     parse_header,
 )
+from apps.agent_core.store.sqlite_schema import SCHEMA_VERSION, migrate
 
-__all__ = ["SqliteRunStore"]
+__all__ = ["SCHEMA_VERSION", "SqliteRunStore"]
 
 T = TypeVar("T")
 
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (  # 1: runs and their event journals
-        "CREATE TABLE IF NOT EXISTS runs ("
-        " id TEXT PRIMARY KEY, status TEXT NOT NULL, created_at REAL NOT NULL,"
-        " header TEXT NOT NULL, version INTEGER NOT NULL)",
-        "CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, created_at, id)",
-        "CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created_at, id)",
-        "CREATE TABLE IF NOT EXISTS events ("
-        " run_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, at REAL NOT NULL,"
-        " PRIMARY KEY (run_id, seq)) WITHOUT ROWID",
-    ),
-    (  # 2: leases, as columns so fencing and takeover need not parse headers
-        "ALTER TABLE runs ADD COLUMN lease_owner TEXT",
-        "ALTER TABLE runs ADD COLUMN lease_expires_at REAL",
-    ),
-)
-SCHEMA_VERSION = len(_MIGRATIONS)
 MAX_EVENTS_LIMIT = 10_000
 
 
@@ -192,9 +175,17 @@ class SqliteRunStore:
         return RunPage(runs=runs, next_cursor=next_cursor)
 
     async def append_event(
-        self, run_id: str, type: EventType, data: dict[str, Any], *, lease_owner: str | None = None
+        self,
+        run_id: str,
+        type: EventType,
+        data: dict[str, Any],
+        *,
+        lease_owner: str | None = None,
+        once: str | None = None,
     ) -> RunEvent:
         check_event_type(type)
+        if once is not None:
+            check_once_key(once)
         text = encode_event_data(data)
 
         def work(conn: sqlite3.Connection) -> RunEvent:
@@ -203,12 +194,21 @@ class SqliteRunStore:
                 raise RunNotFound(f"run {run_id!r} does not exist")
             if lease_owner is not None and (row[0] != lease_owner or (row[1] or 0) <= self._clock()):
                 raise LeaseLost(f"run {run_id!r} is no longer leased to {lease_owner!r}")
+            if once is not None:
+                held = conn.execute(
+                    "SELECT seq FROM event_keys WHERE run_id = ? AND key = ?", (run_id, once)
+                ).fetchone()
+                if held is not None:
+                    raise AlreadyRecorded(run_id, once, held[0])
             # Safe only because the transaction holds the write lock: nobody else can take this number.
             (seq,) = conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM events WHERE run_id = ?", (run_id,)).fetchone()
             at = self._clock()
             conn.execute(
                 "INSERT INTO events (run_id, seq, type, data, at) VALUES (?, ?, ?, ?, ?)", (run_id, seq, type, text, at)
             )
+            if once is not None:
+                # Same transaction as the event: the key and its event commit together or not at all.
+                conn.execute("INSERT INTO event_keys (run_id, key, seq) VALUES (?, ?, ?)", (run_id, once, seq))
             return make_event(run_id, seq, type, text, at)
 
         return await self._run(self._in_write, work)
@@ -327,32 +327,12 @@ class SqliteRunStore:
             (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
             if str(mode).lower() != "wal":
                 raise StoreError(f"the run store {str(self._path)!r} cannot use WAL mode (journal mode is {mode})")
-            self._migrate(conn)
+            with self._write_lock:
+                migrate(conn, self._path)
         except BaseException:
             conn.close()
             raise
         self._idle.append(conn)
-
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        with self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                (version,) = conn.execute("PRAGMA user_version").fetchone()
-                if version > SCHEMA_VERSION:
-                    raise StoreError(
-                        f"the run store {str(self._path)!r} has schema version {version}, newer than this code's "
-                        f"{SCHEMA_VERSION}; upgrade this process rather than write to it"
-                    )
-                for number in range(version + 1, SCHEMA_VERSION + 1):
-                    for statement in _MIGRATIONS[number - 1]:
-                        conn.execute(statement)
-                    # user_version lives in the file header and commits with the steps it records.
-                    conn.execute(f"PRAGMA user_version = {number}")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
 
     @contextmanager
     def _errors(self) -> Iterator[None]:

@@ -80,6 +80,24 @@ async def test_a_run_written_by_another_process_is_readable_by_id(store_url: str
     assert seen["events"][-1]["type"] == "run_finished"
 
 
+def run_together(store_url: str, command: str, run_id: str, count: int) -> dict[str, Any]:
+    """Start a worker per name in WRITERS, release them at once, and return what each printed."""
+    writers = {name: worker(store_url, command, run_id, str(count), name, stdin=subprocess.PIPE) for name in WRITERS}
+    try:
+        for process in writers.values():
+            assert read_line(process) == "ready"
+        for process in writers.values():  # release them together
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()  # communicate() closes it
+        return {name: finish(process) for name, process in writers.items()}
+    finally:
+        for process in writers.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
 @pytest.mark.parametrize("store_url", BACKENDS, indirect=True)
 async def test_processes_appending_to_one_run_get_unique_contiguous_seqs(store_url: str) -> None:
     store = open_store(store_url)
@@ -88,23 +106,7 @@ async def test_processes_appending_to_one_run_get_unique_contiguous_seqs(store_u
         await store.create(header)
         # Enough for the writers to interleave many times; moto answers far slower than a local file.
         per_writer = 100 if store_url.startswith("sqlite") else 40
-        writers = {
-            name: worker(store_url, "append", header.id, str(per_writer), name, stdin=subprocess.PIPE)
-            for name in WRITERS
-        }
-        try:
-            for process in writers.values():
-                assert read_line(process) == "ready"
-            for process in writers.values():  # release them together
-                assert process.stdin is not None
-                process.stdin.write("go\n")
-                process.stdin.flush()  # communicate() closes it
-            seqs = {name: finish(process) for name, process in writers.items()}
-        finally:
-            for process in writers.values():
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
+        seqs = run_together(store_url, "append", header.id, per_writer)
 
         every_seq = list(range(1, len(WRITERS) * per_writer + 1))
         assert sorted(seq for numbers in seqs.values() for seq in numbers) == every_seq
@@ -115,5 +117,30 @@ async def test_processes_appending_to_one_run_get_unique_contiguous_seqs(store_u
             # Each writer's events are stored in the order it wrote them, under the numbers it was told.
             assert [event.data["index"] for event in mine] == list(range(per_writer))
             assert [event.seq for event in mine] == numbers
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("store_url", BACKENDS, indirect=True)
+async def test_processes_racing_for_the_same_once_keys_record_each_key_once(
+    store_url: str, isolated_moto: None
+) -> None:
+    store = open_store(store_url)
+    try:
+        header = make_header()
+        await store.create(header)
+        keys = 30 if store_url.startswith("sqlite") else 15
+        outcomes = run_together(store_url, "once", header.id, keys)
+
+        events = await store.events(header.id)
+        assert [event.seq for event in events] == list(range(1, keys + 1))
+        assert sorted(event.data["index"] for event in events) == list(range(keys))
+        holder = {event.data["index"]: event for event in events}
+        for index in range(keys):
+            tries = {name: outcomes[name][index] for name in WRITERS}
+            winners = [name for name, outcome in tries.items() if "seq" in outcome]
+            # Exactly one process recorded each key; the others were told which event holds it.
+            assert winners == [holder[index].data["writer"]], tries
+            assert {outcome.get("seq", outcome.get("held_by")) for outcome in tries.values()} == {holder[index].seq}
     finally:
         await store.close()

@@ -67,7 +67,8 @@ async def test_expired_leases_lists_only_active_runs_whose_lease_ran_out(store: 
         await store.expired_leases(now, limit=0)
 
 
-async def test_of_replicas_taking_one_run_over_at_once_exactly_one_wins(store: RunStore) -> None:
+async def test_of_replicas_taking_one_run_over_at_once_exactly_one_wins(store: RunStore, isolated_moto: None) -> None:
+    """Under ``isolated_moto``: moto checks a condition and writes in separate steps, so without it two can win."""
     orphan = leased("dead", -1)
     await store.create(orphan)
     (seen,) = await store.expired_leases(time.time())

@@ -8,7 +8,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from apps.agent_core.store.base import StoreError
+from apps.agent_core.store.base import AlreadyRecorded, StoreError
 from apps.agent_core.store.sqlite import SCHEMA_VERSION, SqliteRunStore
 from tests.apps.agent_core.store.helpers import make_header
 
@@ -26,17 +26,66 @@ async def test_the_file_is_in_wal_mode_with_the_documented_schema(tmp_path: Path
     await store.close()
     assert inspect(path, "PRAGMA journal_mode") == [("wal",)]
     assert inspect(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
-    assert SCHEMA_VERSION == 2
-    columns = {table: [row[1] for row in inspect(path, f"PRAGMA table_info({table})")] for table in ("runs", "events")}
+    assert SCHEMA_VERSION == 3
+    tables = ("runs", "events", "event_keys")
+    columns = {table: [row[1] for row in inspect(path, f"PRAGMA table_info({table})")] for table in tables}
     assert columns == {
         "runs": ["id", "status", "created_at", "header", "version", "lease_owner", "lease_expires_at"],
         "events": ["run_id", "seq", "type", "data", "at"],
+        "event_keys": ["run_id", "key", "seq"],
     }
     named = inspect(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
     indexes = {name: [row[2] for row in inspect(path, f"PRAGMA index_info({name})")] for (name,) in named}
     assert indexes == {"runs_by_status": ["status", "created_at", "id"], "runs_by_created": ["created_at", "id"]}
-    key_columns = [(row[5], row[1]) for row in inspect(path, "PRAGMA table_info(events)") if row[5]]
-    assert sorted(key_columns) == [(1, "run_id"), (2, "seq")]
+    for table, key in (("events", [(1, "run_id"), (2, "seq")]), ("event_keys", [(1, "run_id"), (2, "key")])):
+        assert sorted((row[5], row[1]) for row in inspect(path, f"PRAGMA table_info({table})") if row[5]) == key
+
+
+# The schema exactly as the release before once keys (d2200bf) created it: schema version 2.
+_VERSION_2 = (
+    "CREATE TABLE IF NOT EXISTS runs ("
+    " id TEXT PRIMARY KEY, status TEXT NOT NULL, created_at REAL NOT NULL,"
+    " header TEXT NOT NULL, version INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, created_at, id)",
+    "CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created_at, id)",
+    "CREATE TABLE IF NOT EXISTS events ("
+    " run_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, at REAL NOT NULL,"
+    " PRIMARY KEY (run_id, seq)) WITHOUT ROWID",
+    "ALTER TABLE runs ADD COLUMN lease_owner TEXT",
+    "ALTER TABLE runs ADD COLUMN lease_expires_at REAL",
+    "PRAGMA user_version = 2",
+)
+
+
+async def test_a_version_2_file_is_migrated_and_takes_once_keyed_appends(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    header = make_header(status="awaiting_approval")
+    with sqlite3.connect(path) as conn:
+        for statement in _VERSION_2:
+            conn.execute(statement)
+        conn.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, ?, 0, NULL, NULL)",
+            (header.id, header.status, header.created_at, header.model_dump_json()),
+        )
+        conn.execute("INSERT INTO events VALUES (?, 1, 'approval_requested', '{}', 1.0)", (header.id,))
+    conn.close()
+
+    store = SqliteRunStore(path)
+    try:
+        await store.check()
+        decided = await store.append_event(header.id, "approval_decided", {"by": "ana"}, once="decision:a1")
+        assert decided.seq == 2
+        with pytest.raises(AlreadyRecorded) as refused:
+            await store.append_event(header.id, "approval_decided", {"by": "bo"}, once="decision:a1")
+        assert refused.value.existing_seq == 2
+        assert [(event.seq, event.type) for event in await store.events(header.id)] == [
+            (1, "approval_requested"),
+            (2, "approval_decided"),
+        ]
+    finally:
+        await store.close()
+    assert inspect(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert inspect(path, "SELECT run_id, key, seq FROM event_keys") == [(header.id, "decision:a1", 2)]
 
 
 async def test_reopening_keeps_the_data_and_the_schema(tmp_path: Path) -> None:
