@@ -10,7 +10,7 @@ CHECKOV_VENV := .venv-checkov
 EVERYTHING := tools/mcp-everything
 MCP_V1_VENV := .venv-mcp-v1
 
-.PHONY: dev test lint typecheck unit soak system-deps bench bench-quick plan render preflight verify lock clean
+.PHONY: dev test lint typecheck unit soak system-deps bench bench-quick plan render preflight verify docs lock clean
 
 # The stock pip (23.2) spends minutes resolving this set and then fails; uv installs it in seconds.
 # Bytecode is compiled at install: without it every start recompiles the kubernetes client (~1 s).
@@ -99,6 +99,10 @@ preflight: $(VENV)/.installed
 verify: $(VENV)/.installed
 	set -o pipefail; pulumi stack output --json --show-secrets $(if $(STACK),--stack $(STACK)) \
 	  | $(PY) -m apps.cli verify --strict --expect-reasoner bedrock --stack-outputs - $(ARGS)
+
+# README.md's configuration tables, rewritten from the settings classes' field docstrings (a test fails when stale).
+docs: $(VENV)/.installed
+	$(PY) -m apps.settings_docs
 
 # Re-pin after editing requirements.in.
 lock: $(VENV)/.installed

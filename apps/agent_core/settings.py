@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-from apps.common.settings import CommaList, ServiceSettings, split_comma_list
+from apps.common.settings import CommaList, ServiceSettings, env_name, split_comma_list
 
 LOCAL_MCP_SERVERS = (
     "aws=http://127.0.0.1:8001/mcp,database=http://127.0.0.1:8002/mcp,"
     "custom=http://127.0.0.1:8003/mcp,kubernetes=http://127.0.0.1:8004/mcp"
 )
 
+SERVER_ONLY_LIMITS = {"tool_timeout_seconds": "step_timeout_seconds", "max_result_bytes": "stored_result_bytes"}
+"""An MCP server's limit → the agent core's own. The agent core once read both under the servers' names, with
+other defaults; those names now configure the servers only."""
+
 
 class AgentCoreSettings(ServiceSettings):
+    """What the agent core reads; the field docstrings are the README's configuration table (``make docs``)."""
+
     mcp_servers: str = LOCAL_MCP_SERVERS
     """``name=url,…``: the MCP servers whose tools the agent core may call."""
     mcp_token: SecretStr | None = None
@@ -24,17 +31,22 @@ class AgentCoreSettings(ServiceSettings):
 
     reasoner: Literal["auto", "bedrock", "openai", "offline"] = "auto"
     """``auto``: Bedrock if a model id is set, else an OpenAI-compatible endpoint if set, else a local one
-    found on ``local_model_ports`` (Ollama, LM Studio), else offline."""
+    found on ``AGENTIC_LOCAL_MODEL_PORTS`` (Ollama, LM Studio), else offline."""
     bedrock_model_id: str | None = None
     """A Bedrock model or inference-profile id, e.g. ``us.anthropic.claude-haiku-4-5-20251001-v1:0``. None is built
     in: models reach end of life on Bedrock, and without one ``auto`` falls back to the offline reasoner."""
     openai_base_url: str | None = None
+    """An OpenAI-compatible endpoint, e.g. ``http://127.0.0.1:11434/v1`` for Ollama."""
     openai_model: str | None = None
+    """The model to ask at ``AGENTIC_OPENAI_BASE_URL``, e.g. ``llama3.1``."""
     openai_api_key: SecretStr | None = None
+    """Sent as a bearer token to ``AGENTIC_OPENAI_BASE_URL``, if the endpoint needs one."""
     local_model_ports: Annotated[tuple[int, ...], NoDecode] = (11434, 1234)
     """Loopback ports where ``auto`` looks for an OpenAI-compatible server (``GET /v1/models``); empty: none."""
     max_turns: int = Field(default=12, ge=1, le=100)
+    """Model turns one task run may take; past them the run stops, saying so."""
     max_run_tokens: int = Field(default=200_000, ge=1000, le=10_000_000)
+    """Model tokens (input and output) one task run may use; past them the run stops, saying so."""
 
     state: str = "sqlite:///var/agent-core.db"
     """``sqlite:///path`` (one machine) or ``dynamodb://table`` (shared by every replica)."""
@@ -55,22 +67,29 @@ class AgentCoreSettings(ServiceSettings):
     api_keys: SecretStr | None = None
     """The same list inline, as JSON; for environments without a mounted secret file."""
     cors_origins: CommaList = ()
+    """Browser origins allowed to call the API from another origin; ``*`` is refused."""
     dashboard_dir: Path | None = None
     """Serve the dashboard's static files at ``/`` (one machine); in the cluster nginx serves them."""
 
     approval_ttl_seconds: int = Field(default=900, ge=1, le=7 * 86_400)
+    """How long a pending approval can be decided; after it the approval expires."""
     require_approval: CommaList = ()
     """``server.tool`` names that need approval even though they are not annotated destructive."""
     auto_approve: CommaList = ()
     """``server.tool`` names approved without asking: only for trusted deployments."""
-    tool_timeout_seconds: float = Field(default=60.0, gt=0, le=900)
+    step_timeout_seconds: float = Field(default=60.0, gt=0, le=900)
+    """How long a step waits for its tool call's answer, unless its workflow step sets ``timeout_seconds``; the
+    step then fails, naming the timeout. Not ``AGENTIC_TOOL_TIMEOUT_SECONDS``: that one is the MCP servers'."""
     catalog_ttl_seconds: float = Field(default=60.0, ge=0, le=3600)
+    """How long each server's tool list is cached before it is listed again; 0: before every use."""
     breaker_failures: int = Field(default=3, ge=1, le=100)
     """Consecutive failures to reach an MCP server before its circuit opens and calls fail fast."""
     breaker_reset_seconds: float = Field(default=10.0, gt=0, le=600)
     """How long a circuit stays open before one probe call is let through."""
-    max_result_bytes: int = Field(default=64_000, ge=1024, le=300_000)
-    """A step's result is stored up to this size (the journal's items must stay small)."""
+    stored_result_bytes: int = Field(default=64_000, ge=1024, le=300_000)
+    """The most of one step's result the journal keeps (its items must stay small); a larger result is kept as its
+    size and a preview, while the model is handed the result itself. Not ``AGENTIC_MAX_RESULT_BYTES``: that one is
+    the MCP servers'."""
 
     _split = field_validator("cors_origins", "require_approval", "auto_approve", "local_model_ports", mode="before")(
         split_comma_list
@@ -101,6 +120,16 @@ class AgentCoreSettings(ServiceSettings):
         if bad:
             raise ValueError(f"tool names must be written server.tool: {', '.join(bad)}")
         return value
+
+    def start_warnings(self, environ: Mapping[str, str]) -> list[str]:
+        """A server-only limit set without the agent core's own name was most likely meant for the agent core."""
+        present = {name.upper() for name in environ}
+        return [
+            f"{env_name(server)} is set but configures the MCP servers only; the agent core reads "
+            f"{env_name(own)} (using {getattr(self, own):g})"
+            for server, own in SERVER_ONLY_LIMITS.items()
+            if env_name(server) in present and env_name(own) not in present
+        ]
 
     def reasoner_kind(self) -> Literal["auto", "bedrock", "openai", "offline"]:
         """The configured kind; ``auto`` only when nothing is configured (the factory then looks for a local model)."""

@@ -53,6 +53,8 @@ def serve(
     try:
         settings = load_settings(settings_class)
         configure_logging(settings.log_level)
+        for message in settings.start_warnings(os.environ):
+            logging.getLogger("apps.service").warning(message)
         app = create_app(settings)
         if check_bind is not None:
             check_bind(host, app)

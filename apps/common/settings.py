@@ -7,6 +7,7 @@ the fix in the first line of its log instead of failing at the first request.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
@@ -23,18 +24,33 @@ class ConfigurationError(ValueError):
     """The environment does not describe a valid configuration; the message names the variables."""
 
 
-class ServiceSettings(BaseSettings):
-    """What every service reads: logging and the request-size limit."""
+def env_name(field: str) -> str:
+    """The environment variable that sets a settings field: ``max_body_bytes`` → ``AGENTIC_MAX_BODY_BYTES``."""
+    return ENV_PREFIX + field.upper()
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+
+class ServiceSettings(BaseSettings):
+    """What every service reads: logging and the request-size limit.
+
+    Each field's docstring is its description (``use_attribute_docstrings``): the README's configuration
+    tables are generated from it (``make docs``), so the meaning of a variable is written once, here.
+    """
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore", use_attribute_docstrings=True)
 
     log_level: LogLevel = "INFO"
+    """Least severe level logged; logs are JSON lines on stderr, one per tool call on an MCP server."""
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    """Largest request body accepted; a larger one gets 413."""
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    def start_warnings(self, environ: Mapping[str, str]) -> list[str]:
+        """Variables in ``environ`` that this service will not read as their setter may expect, to log at start."""
+        return []
 
 
 def split_comma_list(value: object) -> object:
@@ -48,15 +64,21 @@ class McpServerSettings(ServiceSettings):
     """What every MCP server reads, on top of the service basics."""
 
     mcp_token: SecretStr | None = None
-    """Bearer token required on /mcp when set; ``AGENTIC_MCP_TOKEN_FILE`` reads it from a mounted secret."""
+    """Bearer token required on ``/mcp`` when set (compared in constant time)."""
     mcp_token_file: Path | None = None
+    """A file holding that token, such as a mounted secret; set this or ``AGENTIC_MCP_TOKEN``, not both."""
     allowed_hosts: CommaList = ()
-    """Extra Host header values accepted on /mcp, beyond loopback and this server's Service names."""
+    """Extra ``Host`` values accepted on ``/mcp``, beyond loopback and this server's Service names."""
     allowed_origins: CommaList = ()
+    """Browser origins accepted on ``/mcp``, beyond loopback; other callers send no ``Origin``."""
     namespace: str = Field(default="agentic", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
     """The Kubernetes namespace of this server's Service, for its cluster DNS names."""
     tool_timeout_seconds: float = Field(default=30.0, gt=0, le=900)
+    """How long a tool may run, unless it sets its own; past it the call returns an error result naming the
+    timeout. The agent core's wait for a step's call is ``AGENTIC_STEP_TIMEOUT_SECONDS``."""
     max_result_bytes: int = Field(default=100_000, ge=4096, le=10 * 1024 * 1024)
+    """Largest tool result sent; a larger one is cut to a valid smaller result, with a note saying what was left
+    out. The agent core's own limit is ``AGENTIC_STORED_RESULT_BYTES``."""
 
     _split_hosts = field_validator("allowed_hosts", "allowed_origins", mode="before")(split_comma_list)
 
@@ -93,5 +115,5 @@ def load_settings(settings_class: type[SettingsT]) -> SettingsT:
         problems = []
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else "?"
-            problems.append(f"{ENV_PREFIX}{field.upper()}: {error['msg']}")
+            problems.append(f"{env_name(field)}: {error['msg']}")
         raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from None

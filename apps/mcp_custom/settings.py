@@ -13,13 +13,17 @@ DYNAMODB_SCHEME = "dynamodb://"
 
 class CustomSettings(McpServerSettings):
     weather_base_url: str = "https://wttr.in"
+    """The wttr.in-compatible weather service ``get_weather`` asks."""
     weather_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    """How long ``get_weather`` waits for the weather service; past it the call fails, asking to try again later."""
     weather_cache_seconds: float = Field(default=600, ge=0, le=86_400)
+    """How long a place's weather is reused before the service is asked again; 0: never reused."""
     kv_store: str = "memory"
     """``memory`` (one process; the local default) or ``dynamodb://<table>`` (shared by every replica)."""
     kv_namespace: str = Field(default="default", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    """The partition of the DynamoDB table this server's keys live in, so deployments can share one table."""
     kv_max_value_bytes: int = Field(default=MAX_VALUE_BYTES, ge=1, le=350 * 1024)
-    """Largest value, as compact UTF-8 JSON. At most 350 KiB: a DynamoDB item (key and all) stops at 400 KB."""
+    """Largest value, as compact UTF-8 JSON; bounded by 350 KiB as a DynamoDB item (key and all) stops at 400 KB."""
     kv_max_total_bytes: int = Field(default=DEFAULT_MAX_TOTAL_BYTES, ge=1024, le=16 * 1024**3)
     """The in-memory store's bound on keys and values together; writes past it are refused, never evicted."""
 

@@ -11,12 +11,17 @@ from apps.common.settings import McpServerSettings
 
 class DatabaseSettings(McpServerSettings):
     database_path: Path = Path("var/sample.db")
+    """The SQLite file queried, opened read-only."""
     build_sample_database: bool = True
-    """Build the sample database at ``database_path`` when no file is there (off for a real database)."""
+    """Build the sample database (``apps/mcp_database/sample_data.py``) at ``AGENTIC_DATABASE_PATH`` when no file is
+    there; off for a real database."""
     query_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    """How long one query may run; its worker process is killed just after it."""
     query_max_rows: int = Field(default=500, ge=1, le=10_000)
-    # The tool schema bounds SQL at 10,000 characters; this can only tighten it.
+    """The most rows one query returns."""
     query_max_sql_length: int = Field(default=10_000, ge=100, le=10_000)
+    """Longest SQL statement accepted, in characters; the tool's schema bounds it at 10,000, so this can only
+    tighten it."""
     query_workers: int = Field(default=2, ge=1, le=32)
     """Worker processes that run SQL, one call each at a time; a worker is killed at its call's deadline."""
     query_worker_memory_mb: int = Field(default=256, ge=128, le=16_384)

@@ -13,9 +13,11 @@ _NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 class KubernetesSettings(McpServerSettings):
     namespace: str = Field(default="k8s-admin", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+    """The Kubernetes namespace of this server's Service, for its cluster DNS names (not one it manages)."""
     scalable_namespaces: CommaList = ()
     """Namespaces where ``scale_deployment`` may act; empty (the default) refuses scaling everywhere."""
     max_replicas: int = Field(default=10, ge=0, le=1000)
+    """The most replicas ``scale_deployment`` may set."""
 
     _split_namespaces = field_validator("scalable_namespaces", mode="before")(split_comma_list)
 

@@ -58,7 +58,7 @@ def test_500_concurrent_runs_all_finish_without_a_server_error(moto_endpoint: st
 def test_faults_under_load_recover_as_designed(moto_endpoint: str, tmp_path: Path) -> None:
     count = 120
     with load_platform(
-        moto_endpoint, tmp_path, AGENTIC_BREAKER_RESET_SECONDS="1", AGENTIC_TOOL_TIMEOUT_SECONDS="2"
+        moto_endpoint, tmp_path, AGENTIC_BREAKER_RESET_SECONDS="1", AGENTIC_STEP_TIMEOUT_SECONDS="2"
     ) as platform:
         platform.model.keep_answering(4 * count + 200)
         result: dict[str, LoadReport] = {}
@@ -73,12 +73,14 @@ def test_faults_under_load_recover_as_designed(moto_endpoint: str, tmp_path: Pat
             platform.model.keep_answering(8)
             after = run_load(platform.core.url, 4, label="after")
     check_nothing_lost(report, count, tmp_path / "runs.db")
-    # A run whose tool call failed still finishes: the model reads the error and answers. A run fails only
-    # when the model stayed throttled past the reasoner's retries, and says so.
+    # A run whose tool call failed still finishes: the model reads the error and answers, and the run ends failed
+    # naming the call (its answer does not stand on it). It also fails when the model stayed throttled past the
+    # reasoner's retries, and says so.
     assert set(report.statuses) <= {"succeeded", "failed"}, report.summary()
     for run in report.runs.values():
         if run["status"] == "failed":
-            assert run["error"].startswith("the model failed") and "Exception" in run["error"], run["error"]
+            error = run["error"]
+            assert ("the model failed" in error and "Exception" in error) or "tool call" in error, error
     step_errors = [s["error"] or "" for run in report.runs.values() for s in run["steps"] if s["status"] == "failed"]
     print(f"{len(step_errors)} failed steps; e.g. {sorted(set(e[:90] for e in step_errors))[:4]}")
     assert any("gave no answer within 2 s" in error for error in step_errors), "no tool hung past its timeout"
