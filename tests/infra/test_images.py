@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from apps.agent_core.app import CONTENT_SECURITY_POLICY
+from apps.agent_core.api.middleware import CONTENT_SECURITY_POLICY
 from infra.images import CONTEXT_PATHS, DOCKERFILES, content_tag
 from infra.offline import ProgramRun, Registration, Secret
 from infra.workloads import DATABASE_PATH, workloads

@@ -26,13 +26,13 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from apps.agent_core.app import OPERATIONS
+from apps.agent_core.api.table import API_ROUTES
 from tests.reliability.conftest import CoreKeys
 from tests.reliability.profiles import PROFILES, fuzz_settings
 from tests.support.agent_core import CoreClient
 
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
-OPERATION_IDS = [f"{operation.method} {operation.path}" for operation in OPERATIONS]
+OPERATION_IDS = [f"{operation.method} {operation.path}" for operation in API_ROUTES]
 
 
 @pytest.fixture(scope="module")

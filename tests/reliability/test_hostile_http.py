@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from apps.agent_core.api.http import JsonBodyLimit
+from apps.agent_core.api.middleware import JsonBodyLimit
 from apps.agent_core.api.schemas import ErrorBody
 from tests.reliability.conftest import CORE_MAX_BODY_BYTES, MAX_REPLICAS, SCALABLE_NAMESPACE, TOKEN
 from tests.support import jsonrpc as rpc

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.responses import JSONResponse, Response
+from starlette.types import ExceptionHandler
 
 from apps.agent_core.auth import LOCAL_PRINCIPAL, ApiKeys, Principal, Role
+from apps.agent_core.runs.errors import ConflictError, DrainingError, GoneError, RunRequestError
+from apps.agent_core.store.base import InvalidCursor, RunNotFound, StoreError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -31,6 +33,44 @@ class ApiError(Exception):
         headers = {"WWW-Authenticate": 'Bearer realm="agentic"'} if self.status == 401 else None
         body = {"error": self.error, "message": self.message, "problems": self.problems}
         return JSONResponse(body, status_code=self.status, headers=headers)
+
+
+# What the run service and the store refuse, as HTTP. First match wins (dict order): the specific store errors
+# before StoreError itself.
+_KNOWN_ERRORS: dict[type[Exception], tuple[int, str]] = {
+    RunNotFound: (404, "not_found"),
+    ConflictError: (409, "conflict"),
+    GoneError: (410, "gone"),
+    DrainingError: (503, "shutting_down"),
+    InvalidCursor: (400, "invalid_request"),
+    StoreError: (503, "store_unavailable"),
+}
+
+
+async def _api_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return exc.response()
+
+
+async def _request_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RunRequestError)
+    return ApiError(
+        400, "invalid_workflow", f"{len(exc.problems)} problem(s) in the workflow", list(exc.problems)
+    ).response()
+
+
+async def _known_error(_: Request, exc: Exception) -> Response:
+    status, error = next(value for kind, value in _KNOWN_ERRORS.items() if isinstance(exc, kind))
+    message = "no run with this id" if isinstance(exc, RunNotFound) else str(exc)
+    return ApiError(status, error, message).response()
+
+
+EXCEPTION_HANDLERS: dict[Any, ExceptionHandler] = {
+    ApiError: _api_error,
+    RunRequestError: _request_error,
+    **dict.fromkeys(_KNOWN_ERRORS, _known_error),
+}
+"""Every error the API turns into its JSON error body, for ``Starlette(exception_handlers=...)``."""
 
 
 MAX_JSON_DEPTH = 64
@@ -134,48 +174,3 @@ def principal(request: Request, role: Role) -> Principal:
     if not found.can(role):
         raise ApiError(403, "forbidden", f"the key '{found.name}' does not have the {role} role")
     return found
-
-
-class JsonBodyLimit:
-    """Pure ASGI middleware: a body past ``max_body_size`` gets 413 with the API's JSON error body.
-
-    The SDK's ``RequestBodyLimitMiddleware`` answers 413 as bare text with no Content-Type, which the
-    OpenAPI document (413: ``ErrorBody``) does not describe. This one works the same way (Content-Length
-    checked up front, the body read in full, never past the limit, before the app runs) but answers
-    like every other API error.
-    """
-
-    def __init__(self, app: ASGIApp, max_body_size: int) -> None:
-        self.app = app
-        self.max_body_size = max_body_size
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = ApiError(413, "too_large", f"the body is larger than {self.max_body_size} bytes").response()
-        await response(scope, receive, send)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.max_body_size:
-            await self._too_large(scope, receive, send)
-            return
-        messages: list[Message] = []
-        size = 0
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                break
-            size += len(message.get("body", b""))
-            if size > self.max_body_size:
-                await self._too_large(scope, receive, send)
-                return
-            if not message.get("more_body", False):
-                break
-
-        async def replayed() -> Message:
-            return messages.pop(0) if messages else await receive()
-
-        await self.app(scope, replayed, send)

@@ -1,34 +1,15 @@
-"""The OpenAPI document, generated from the same table that builds the routes, so they cannot drift."""
+"""The OpenAPI document, generated from the route table (``api/table.py``) that also enforces each route's rules."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
-from starlette.requests import Request
-from starlette.responses import Response
 
+from apps.agent_core.api.endpoint import ApiRoute
 from apps.agent_core.api.schemas import ErrorBody
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-@dataclass(frozen=True)
-class Operation:
-    method: str
-    path: str
-    handler: Handler
-    summary: str
-    role: str | None
-    """The role required (``viewer``, ``operator``, ``approver``), or None for open endpoints."""
-    request: type[BaseModel] | None = None
-    responses: dict[int, type[BaseModel] | str] = field(default_factory=dict)
-    query: tuple[tuple[str, str, str], ...] = ()
-    """(name, JSON type, description) of query parameters."""
-
 
 _ERRORS = {
     400: "Malformed request",
@@ -47,29 +28,29 @@ def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str,
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def openapi_document(operations: list[Operation], *, title: str, version: str) -> dict[str, Any]:
+def openapi_document(routes: Sequence[ApiRoute[Any]], *, title: str, version: str) -> dict[str, Any]:
     components: dict[str, Any] = {}
     paths: dict[str, Any] = {}
     error_ref = _schema_ref(ErrorBody, components)
-    for operation in operations:
-        spec: dict[str, Any] = {"summary": operation.summary, "operationId": operation.handler.__name__}
+    for route in routes:
+        spec: dict[str, Any] = {"summary": route.summary, "operationId": route.name}
         parameters = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in re.findall(r"{(\w+)}", operation.path)
+            for name in re.findall(r"{(\w+)}", route.path)
         ]
         parameters += [
             {"name": name, "in": "query", "required": False, "schema": {"type": kind}, "description": text}
-            for name, kind, text in operation.query
+            for name, kind, text in route.query
         ]
         if parameters:
             spec["parameters"] = parameters
-        if operation.request is not None:
+        if route.body is not None:
             spec["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": _schema_ref(operation.request, components)}},
+                "content": {"application/json": {"schema": _schema_ref(route.body, components)}},
             }
         responses: dict[str, Any] = {}
-        for status, body in operation.responses.items():
+        for status, body in route.responses.items():
             if isinstance(body, str):
                 media = "text/event-stream" if "event" in body.lower() else "text/plain"
                 responses[str(status)] = {"description": body, "content": {media: {"schema": {"type": "string"}}}}
@@ -78,20 +59,20 @@ def openapi_document(operations: list[Operation], *, title: str, version: str) -
                     "description": body.__doc__.strip().splitlines()[0] if body.__doc__ else body.__name__,
                     "content": {"application/json": {"schema": _schema_ref(body, components)}},
                 }
-        errors = dict(_ERRORS) if operation.role else {}
-        if operation.request is not None:
+        # Every route requires a role (the table's type says so), so every route can answer these.
+        errors = dict(_ERRORS)
+        if route.body is not None:
             errors[422] = "Invalid fields, each listed"
-        if "{" in operation.path:
+        if "{" in route.path:
             errors[404] = "No such run"
         for status, description in errors.items():
             responses.setdefault(
                 str(status), {"description": description, "content": {"application/json": {"schema": error_ref}}}
             )
         spec["responses"] = responses
-        if operation.role:
-            spec["security"] = [{"apiKey": []}]
-            spec["description"] = f"Requires the {operation.role} role."
-        paths.setdefault(operation.path, {})[operation.method.lower()] = spec
+        spec["security"] = [{"apiKey": []}]
+        spec["description"] = f"Requires the {route.role} role."
+        paths.setdefault(route.path, {})[route.method.lower()] = spec
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},

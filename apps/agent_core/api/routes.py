@@ -1,7 +1,8 @@
 """The agent core's HTTP API under /api: runs, approvals, events, tools, health, templates.
 
-Each handler checks the caller's role first, parses its body strictly, and leaves errors to the
-exception handlers in ``app.py``, which turn them into JSON with the right status.
+Each handler gets the caller and the parsed body from its entry in ``api/table.py``, which checked the role
+and the body before calling it, and leaves errors to the exception handlers (``api/http.py``), which turn them
+into JSON with the right status.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from apps.agent_core.api.http import MAX_EVENT_NUMBER, ApiError, parse_body, principal
+from apps.agent_core.api.endpoint import Call
+from apps.agent_core.api.http import MAX_EVENT_NUMBER, ApiError
 from apps.agent_core.api.schemas import (
     ApprovalDecision,
     RunAccepted,
@@ -26,7 +28,9 @@ from apps.agent_core.api.schemas import (
     ValidationReport,
 )
 from apps.agent_core.model import RunHeader, RunStatus
-from apps.agent_core.runs.service import RunRequestError, RunService
+from apps.agent_core.runs.approvals import DecisionChoice
+from apps.agent_core.runs.errors import RunRequestError
+from apps.agent_core.runs.service import RunService
 from apps.agent_core.workflows.templates import list_templates
 
 SETTLE_TIMEOUT_SECONDS = 300.0
@@ -48,29 +52,26 @@ def _links(run_id: str) -> dict[str, str]:
     return {"self": base, "events": f"{base}/events", "cancel": f"{base}/cancel", "approvals": f"{base}/approvals"}
 
 
-async def _start(request: Request) -> tuple[RunService, RunHeader]:
-    who = principal(request, "operator")
-    body = await parse_body(request, StartRunRequest)
-    service = _service(request)
-    header = await service.start(principal=who, task=body.task, workflow=body.workflow, inputs=body.inputs)
-    return service, header
+async def _start(service: RunService, call: Call[StartRunRequest]) -> RunHeader:
+    body = call.body
+    return await service.start(principal=call.principal, task=body.task, workflow=body.workflow, inputs=body.inputs)
 
 
-async def run_and_wait(request: Request) -> Response:
+async def run_and_wait(request: Request, call: Call[StartRunRequest]) -> Response:
     """``POST /api``: the original contract — run, wait until finished (or waiting for approval), return it."""
-    service, header = await _start(request)
+    service = _service(request)
+    header = await _start(service, call)
     view = await service.wait_until_settled(header.id, SETTLE_TIMEOUT_SECONDS)
     assert view is not None
     return _json(view)
 
 
-async def create_run(request: Request) -> Response:
-    _, header = await _start(request)
+async def create_run(request: Request, call: Call[StartRunRequest]) -> Response:
+    header = await _start(_service(request), call)
     return _json(RunAccepted(id=header.id, status=header.status, links=_links(header.id)), status=202)
 
 
-async def list_runs(request: Request) -> Response:
-    principal(request, "viewer")
+async def list_runs(request: Request, _: Call[None]) -> Response:
     status = request.query_params.get("status")
     if status is not None and status not in get_args(RunStatus):
         raise ApiError(400, "invalid_request", f"status must be one of: {', '.join(get_args(RunStatus))}")
@@ -85,27 +86,26 @@ async def list_runs(request: Request) -> Response:
     return _json(RunList(runs=runs, next_cursor=page.next_cursor))
 
 
-async def get_run(request: Request) -> Response:
-    principal(request, "viewer")
+async def get_run(request: Request, _: Call[None]) -> Response:
     view = await _service(request).view(request.path_params["run_id"])
     if view is None:
         raise ApiError(404, "not_found", "no run with this id")
     return _json(view)
 
 
-async def run_events(request: Request) -> Response:
+async def run_events(request: Request, _: Call[None]) -> Response:
     """Server-Sent Events of one run, from ``Last-Event-ID`` (or ``?after=``) on, until it finishes."""
-    principal(request, "viewer")
     run_id = request.path_params["run_id"]
     service = _service(request)
-    if await service.store.get(run_id) is None:
+    if await service.header(run_id) is None:
         raise ApiError(404, "not_found", "no run with this id")
     after = _event_number(request.headers.get("last-event-id") or request.query_params.get("after") or "0")
 
     async def stream() -> AsyncIterator[dict[str, str]]:
-        async for event in service.follow(run_id, after):
-            payload = {"seq": event.seq, "type": event.type, "at": event.at, "data": event.data}
-            yield {"id": str(event.seq), "event": event.type, "data": json.dumps(payload, default=str)}
+        async for recorded in service.follow(run_id, after):
+            kind = recorded.event.type
+            payload = {"seq": recorded.seq, "type": kind, "at": recorded.at, "data": recorded.event.stored_data()}
+            yield {"id": str(recorded.seq), "event": kind, "data": json.dumps(payload, default=str)}
 
     return EventSourceResponse(stream(), ping=SSE_PING_SECONDS, headers={"Cache-Control": "no-store"})
 
@@ -123,48 +123,34 @@ def _event_number(text: str) -> int:
     return int(digits)
 
 
-async def cancel_run(request: Request) -> Response:
-    who = principal(request, "operator")
-    header = await _service(request).cancel(request.path_params["run_id"], who)
+async def cancel_run(request: Request, call: Call[None]) -> Response:
+    header = await _service(request).cancel(request.path_params["run_id"], call.principal)
     return _json(RunAccepted(id=header.id, status=header.status, links=_links(header.id)), status=202)
 
 
-async def decide_approval(request: Request) -> Response:
-    who = principal(request, "approver")
-    body = await parse_body(request, ApprovalDecision)
-    view = await _service(request).decide(
-        request.path_params["run_id"],
-        who,
-        decision=body.decision,
-        approval_id=body.approval_id,
-        arguments=body.arguments,
-        given_hash=body.arguments_hash,
-        reason=body.reason,
-    )
+async def decide_approval(request: Request, call: Call[ApprovalDecision]) -> Response:
+    # The body's limits (lengths, the hash's shape) are the API's; the service takes the decision as it stands.
+    choice = DecisionChoice.model_validate(call.body.model_dump())
+    view = await _service(request).decide(request.path_params["run_id"], call.principal, choice)
     return _json(view)
 
 
-async def list_tools(request: Request) -> Response:
-    principal(request, "viewer")
+async def list_tools(request: Request, _: Call[None]) -> Response:
     refresh = request.query_params.get("refresh") in ("1", "true")
     return _json(await _service(request).tools(refresh=refresh))
 
 
-async def health(request: Request) -> Response:
-    principal(request, "viewer")
+async def health(request: Request, _: Call[None]) -> Response:
     return _json(await _service(request).health())
 
 
-async def templates(request: Request) -> Response:
-    principal(request, "viewer")
+async def templates(request: Request, _: Call[None]) -> Response:
     return _json(TemplateList(templates=list_templates()))
 
 
-async def validate(request: Request) -> Response:
-    principal(request, "viewer")
-    body = await parse_body(request, ValidateWorkflowRequest)
+async def validate(request: Request, call: Call[ValidateWorkflowRequest]) -> Response:
     try:
-        await _service(request).validate_workflow(body.workflow)
+        await _service(request).validate_workflow(call.body.workflow)
     except RunRequestError as exc:
         return _json(ValidationReport(valid=False, problems=exc.problems))
     return _json(ValidationReport(valid=True, problems=[]))

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
+from apps.agent_core.api.middleware import CONTENT_SECURITY_POLICY
 from tests.support.agent_core import TERMINAL, CoreClient, run_agent_core
 from tests.support.lab_server import LabState, run_lab_server
 
@@ -31,6 +32,12 @@ def core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CoreClient,
         run_agent_core({"lab": url}, state_dir, cors_origins=(DASHBOARD,), max_body_bytes=64 * 1024) as client,
     ):
         yield client, state
+
+
+def metric(text: str, name: str, labels: str) -> float:
+    """The value of one series in Prometheus text (0 when it is not there yet)."""
+    prefix = f"{name}{{{labels}}}"
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(prefix))
 
 
 def read_events(core: CoreClient, run_id: str, last_event_id: int | None = None) -> list[dict[str, Any]]:
@@ -93,6 +100,8 @@ def test_listing_filters_by_status_and_pages(core: tuple[CoreClient, LabState]) 
     assert client.http.get("/api/runs", params={"status": "sideways"}).status_code == 400
     assert client.http.get("/api/runs", params={"cursor": "garbage"}).status_code == 400
     assert client.http.get("/api/runs/doesnotexist").status_code == 404
+    missing = client.http.get("/api/runs/doesnotexist/events")
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
 
 
 @pytest.mark.parametrize(
@@ -135,6 +144,34 @@ def test_cors_allows_listed_origins_only(core: tuple[CoreClient, LabState]) -> N
     assert "access-control-allow-origin" not in simple.headers
 
 
+def test_every_response_carries_the_security_headers_and_is_counted(core: tuple[CoreClient, LabState]) -> None:
+    """The middleware's order: the headers and the metrics wrap the body limit and CORS, so their answers too."""
+    client, _ = core
+    preflight = {"Origin": DASHBOARD, "Access-Control-Request-Method": "POST"}
+    before = client.http.get("/metrics").text
+    answers = {
+        "route": client.http.get("/api/runs"),
+        "api error": client.http.get("/api/runs/doesnotexist"),
+        "no route": client.http.get("/nothing/here"),
+        "probe": client.http.get("/health"),
+        "too large (body limit)": client.http.post("/api/runs", json={"task": "x" * 100_000}),
+        "preflight (CORS)": client.http.options("/api/runs", headers=preflight),
+    }
+    for what, response in answers.items():
+        assert response.headers.get("content-security-policy") == CONTENT_SECURITY_POLICY, what
+        assert response.headers.get("x-content-type-options") == "nosniff", what
+        assert response.headers.get("referrer-policy") == "no-referrer", what
+        assert response.headers.get("x-frame-options") == "DENY", what
+    assert answers["too large (body limit)"].status_code == 413
+    assert answers["preflight (CORS)"].headers["access-control-allow-origin"] == DASHBOARD
+    after = client.http.get("/metrics").text
+    too_large = 'method="POST",route="other",status="413"'
+    assert (
+        metric(after, "agent_core_requests_total", too_large) - metric(before, "agent_core_requests_total", too_large)
+        == 1
+    )
+
+
 def test_openapi_document_is_valid_and_covers_every_route(core: tuple[CoreClient, LabState]) -> None:
     client, _ = core
     document = client.http.get("/api/openapi.json").json()
@@ -170,18 +207,15 @@ def test_tools_templates_and_health(core: tuple[CoreClient, LabState]) -> None:
 
 def test_metrics_count_real_work(core: tuple[CoreClient, LabState]) -> None:
     client, _ = core
-
-    def value(text: str, name: str, labels: str) -> float:
-        prefix = f"{name}{{{labels}}}"
-        return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(prefix))
-
     before = client.http.get("/metrics").text
     client.wait_for(client.start({"workflow": TWO_STEPS}), TERMINAL)
     after = client.http.get("/metrics").text
     runs = 'kind="workflow",status="succeeded"'
-    assert value(after, "agent_core_runs_total", runs) - value(before, "agent_core_runs_total", runs) == 1
+    assert metric(after, "agent_core_runs_total", runs) - metric(before, "agent_core_runs_total", runs) == 1
     calls = 'outcome="ok",server="lab",tool="echo"'
-    assert value(after, "agent_core_tool_calls_total", calls) - value(before, "agent_core_tool_calls_total", calls) == 1
+    assert (
+        metric(after, "agent_core_tool_calls_total", calls) - metric(before, "agent_core_tool_calls_total", calls) == 1
+    )
     assert 'agent_core_requests_total{method="POST",route="/api/runs",status="202"}' in after
     assert "agent_core_request_duration_seconds_bucket" in after
     assert "agent_core_active_workflows 0.0" in after
