@@ -21,17 +21,20 @@ ACTIVE_STATUSES: tuple[RunStatus, ...] = ("queued", "running", "awaiting_approva
 RunKind = Literal["task", "workflow"]
 
 EventType = Literal[
-    "run_started",  # data: {kind, reasoner, model}
-    "model_turn",  # data: ModelTurn
-    "step_started",  # data: {step_id, call_id, server, tool, arguments, attempt, idempotency_key, retry?}
-    "step_finished",  # data: {step_id, status, result?, error?, attempt, duration_ms}
-    "approval_requested",  # data: Approval (without decision)
-    "approval_decided",  # data: {approval_id, decision, decided_by, reason?}
-    "run_finished",  # data: {status, final_answer?, error?}
-    "cancel_requested",  # data: {by}
-    "run_resumed",  # data: {by, previous_owner, retried_steps}: another replica took the run over
-    "run_handed_off",  # data: {by, reason}: the replica let the run go (shutting down) for another to resume
+    "run_started",
+    "model_turn",
+    "step_started",
+    "step_finished",
+    "step_recovered",
+    "approval_requested",
+    "approval_decided",
+    "approval_decision_refused",
+    "run_finished",
+    "cancel_requested",
+    "run_resumed",
+    "run_handed_off",
 ]
+"""The kinds of journal event; what each holds is its model in ``runs/events.py``."""
 
 
 class TokenUsage(BaseModel):
@@ -85,6 +88,7 @@ class RunEvent(BaseModel):
     """1, 2, 3… per run, assigned by the store; SSE uses it as the event id."""
     type: EventType
     data: dict[str, Any]
+    """As stored; ``runs.events.read`` gives the typed event."""
     at: float
 
 

@@ -1,4 +1,4 @@
-"""Folding a run's events into the view the API returns: steps, model turns, approvals."""
+"""Folding a run's journal into the view the API returns: status, steps, model turns, approvals, its ending."""
 
 from __future__ import annotations
 
@@ -6,9 +6,22 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from apps.agent_core.model import TERMINAL_STATUSES, RunEvent, RunHeader, RunKind, RunStatus, TokenUsage
+from apps.agent_core.model import TERMINAL_STATUSES, RunHeader, RunKind, RunStatus, TokenUsage
+from apps.agent_core.runs.events import (
+    ApprovalDecided,
+    ApprovalRequested,
+    ModelTurnRecorded,
+    Recorded,
+    RunFinished,
+    RunStarted,
+    StepFinished,
+    StepRecovered,
+    StepStarted,
+)
 
-StepStatus = Literal["running", "awaiting_approval", "succeeded", "failed", "skipped", "rejected", "cancelled"]
+StepViewStatus = Literal[
+    "running", "awaiting_approval", "succeeded", "failed", "skipped", "rejected", "recovered", "cancelled"
+]
 ApprovalStatus = Literal["pending", "approved", "rejected", "expired", "cancelled"]
 
 
@@ -17,13 +30,15 @@ class StepView(BaseModel):
     server: str | None = None
     tool: str | None = None
     arguments: dict[str, Any] = Field(default_factory=dict)
-    status: StepStatus
+    status: StepViewStatus
     attempt: int = 1
     result: Any = None
     error: str | None = None
     started_at: float | None = None
     finished_at: float | None = None
     duration_ms: float | None = None
+    recovered_by: str | None = None
+    """For a ``recovered`` workflow step: the fallback step whose result stands in for it."""
 
 
 class ApprovalView(BaseModel):
@@ -74,97 +89,126 @@ class RunView(BaseModel):
     last_event_id: int
 
 
-def _fold_step(steps: dict[str, StepView], event: RunEvent) -> None:
-    data = event.data
-    step_id = str(data.get("step_id"))
-    if event.type == "step_started":
-        steps[step_id] = StepView(
-            id=step_id,
-            server=data.get("server"),
-            tool=data.get("tool"),
-            arguments=data.get("arguments") or {},
-            status="running",
-            attempt=int(data.get("attempt", 1)),
-            started_at=event.at,
-        )
-        return
-    step = steps.get(step_id) or StepView(id=step_id, status="running")
-    steps[step_id] = step.model_copy(
-        update={
-            "status": data.get("status", "failed"),
-            "result": data.get("result"),
-            "error": data.get("error"),
-            "attempt": int(data.get("attempt", step.attempt)),
-            "finished_at": event.at,
-            "duration_ms": data.get("duration_ms"),
-            "server": step.server or data.get("server"),
-            "tool": step.tool or data.get("tool"),
-        }
-    )
+class _Fold:
+    """The run's journal, read in order: each event changes what the view will show."""
 
+    def __init__(self) -> None:
+        self.steps: dict[str, StepView] = {}
+        self.turns: list[TurnView] = []
+        self.approvals: dict[str, ApprovalView] = {}
+        self.started: Recorded | None = None
+        self.finished: tuple[Recorded, RunFinished] | None = None
+        self.usage = TokenUsage()
 
-def project(header: RunHeader, events: list[RunEvent]) -> RunView:
-    """The run as the API shows it: the header plus everything its events say happened."""
-    steps: dict[str, StepView] = {}
-    turns: list[TurnView] = []
-    approvals: dict[str, ApprovalView] = {}
-    finished: RunEvent | None = None
-    for event in events:
-        if event.type in ("step_started", "step_finished"):
-            _fold_step(steps, event)
-        elif event.type == "model_turn":
-            turns.append(TurnView.model_validate({**event.data, "at": event.at}))
-        elif event.type == "approval_requested":
-            approval = ApprovalView.model_validate(event.data)
-            approvals[approval.id] = approval
-            step = steps.get(approval.step_id)
-            steps[approval.step_id] = (
-                step.model_copy(update={"status": "awaiting_approval"})
-                if step
-                else StepView(
-                    id=approval.step_id,
-                    server=approval.server,
-                    tool=approval.tool,
-                    arguments=approval.arguments,
-                    status="awaiting_approval",
-                )
+    def add(self, recorded: Recorded) -> None:
+        event, at = recorded.event, recorded.at
+        if isinstance(event, RunStarted):
+            self.started = self.started or recorded
+        elif isinstance(event, StepStarted):
+            self.steps[event.step_id] = StepView(
+                id=event.step_id,
+                server=event.server,
+                tool=event.tool,
+                arguments=event.arguments,
+                status="running",
+                attempt=event.attempt,
+                started_at=at,
             )
-        elif event.type == "run_finished":
-            finished = event
-        elif event.type == "approval_decided":
-            approval_id = str(event.data.get("approval_id"))
-            if approval_id in approvals:
-                approvals[approval_id] = approvals[approval_id].model_copy(
+        elif isinstance(event, StepFinished):
+            self._finish_step(event, at)
+        elif isinstance(event, StepRecovered):
+            step = self.steps.get(event.step_id) or StepView(id=event.step_id, status="recovered")
+            self.steps[event.step_id] = step.model_copy(
+                update={"status": "recovered", "recovered_by": event.fallback_step_id}
+            )
+        elif isinstance(event, ModelTurnRecorded):
+            self.turns.append(TurnView.model_validate({**event.turn().model_dump(), "at": at}))
+            self.usage = self.usage.plus(event.usage)
+        elif isinstance(event, ApprovalRequested):
+            self._request_approval(event)
+        elif isinstance(event, ApprovalDecided):
+            approval = self.approvals.get(event.approval_id)
+            if approval is not None and approval.status == "pending":  # the first decision is the decision
+                self.approvals[event.approval_id] = approval.model_copy(
                     update={
-                        "status": event.data.get("decision"),
-                        "decided_by": event.data.get("decided_by"),
-                        "decided_at": event.at,
-                        "reason": event.data.get("reason"),
+                        "status": event.decision,
+                        "decided_by": event.decided_by,
+                        "decided_at": at,
+                        "reason": event.reason,
                     }
                 )
-    status, final_answer, error, finished_at = header.status, header.final_answer, header.error, header.finished_at
-    if finished is not None:
-        # The journal says how the run ended even if the header's write has not landed yet.
-        status = finished.data.get("status", status)
-        final_answer = finished.data.get("final_answer")
-        error = finished.data.get("error")
-        finished_at = finished_at or finished.at
-    if status in ("running", "awaiting_approval"):
-        # Whether a live run waits for a person is what its journal says, not the header: the two are read one
-        # after the other, and a header newer or older than the events would show a wait with no approval in it.
-        waiting = any(approval.status == "pending" for approval in approvals.values())
-        status = "awaiting_approval" if waiting else "running"
-    if status in TERMINAL_STATUSES:
-        # A finished run has nothing in flight: what was still waiting or running did not complete.
-        for approval_id, approval in approvals.items():
+        elif isinstance(event, RunFinished):
+            self.finished = self.finished or (recorded, event)
+
+    def _finish_step(self, event: StepFinished, at: float) -> None:
+        step = self.steps.get(event.step_id) or StepView(id=event.step_id, status="running")
+        self.steps[event.step_id] = step.model_copy(
+            update={
+                "status": event.status,
+                "result": event.result,
+                "error": event.error,
+                "attempt": event.attempt,
+                "finished_at": at,
+                "duration_ms": event.duration_ms,
+                "server": step.server or event.server,
+                "tool": step.tool or event.tool,
+            }
+        )
+
+    def _request_approval(self, event: ApprovalRequested) -> None:
+        self.approvals[event.id] = ApprovalView.model_validate(event.model_dump(exclude={"type", "v"}))
+        step = self.steps.get(event.step_id)
+        self.steps[event.step_id] = (
+            step.model_copy(update={"status": "awaiting_approval"})
+            if step
+            else StepView(
+                id=event.step_id,
+                server=event.server,
+                tool=event.tool,
+                arguments=event.arguments,
+                status="awaiting_approval",
+            )
+        )
+
+    def status(self, header: RunHeader) -> RunStatus:
+        if self.finished is not None:
+            return self.finished[1].status
+        if header.status in TERMINAL_STATUSES:
+            return header.status  # a journal from before every ending was journaled (none is written so today)
+        if any(approval.status == "pending" for approval in self.approvals.values()):
+            return "awaiting_approval"
+        return "running" if self.started is not None else "queued"
+
+    def settle(self) -> None:
+        """A finished run has nothing in flight: what was still waiting or running did not complete."""
+        for approval_id, approval in self.approvals.items():
             if approval.status == "pending":
-                approvals[approval_id] = approval.model_copy(update={"status": "cancelled"})
-        for step_id, step in steps.items():
+                self.approvals[approval_id] = approval.model_copy(update={"status": "cancelled"})
+        for step_id, step in self.steps.items():
             if step.status in ("running", "awaiting_approval"):
-                steps[step_id] = step.model_copy(update={"status": "cancelled"})
+                self.steps[step_id] = step.model_copy(update={"status": "cancelled"})
+
+
+def project(header: RunHeader, journal: list[Recorded]) -> RunView:
+    """The run as the API shows it: who asked what (the header) and everything its journal says happened.
+
+    Status, steps, turns, approvals, usage and the ending come from the journal alone, so the view can
+    never show a state the journal does not hold, whenever the header was read.
+    """
+    fold = _Fold()
+    for recorded in journal:
+        fold.add(recorded)
+    status = fold.status(header)
+    final_answer, error, finished_at = header.final_answer, header.error, header.finished_at
+    if fold.finished is not None:
+        ended, end = fold.finished
+        final_answer, error, finished_at = end.final_answer, end.error, ended.at
+    if status in TERMINAL_STATUSES:
+        fold.settle()
+    started_at = fold.started.at if fold.started is not None else header.started_at
     duration = None
-    if header.started_at is not None and finished_at is not None:
-        duration = round((finished_at - header.started_at) * 1000, 3)
+    if started_at is not None and finished_at is not None:
+        duration = round((finished_at - started_at) * 1000, 3)
     return RunView(
         id=header.id,
         kind=header.kind,
@@ -175,14 +219,14 @@ def project(header: RunHeader, events: list[RunEvent]) -> RunView:
         reasoner=header.reasoner,
         model=header.model,
         created_at=header.created_at,
-        started_at=header.started_at,
+        started_at=started_at,
         finished_at=finished_at,
         duration_ms=duration,
         final_answer=final_answer,
         error=error,
-        usage=header.usage,
-        steps=list(steps.values()),
-        turns=turns,
-        approvals=list(approvals.values()),
-        last_event_id=events[-1].seq if events else 0,
+        usage=fold.usage,
+        steps=list(fold.steps.values()),
+        turns=fold.turns,
+        approvals=list(fold.approvals.values()),
+        last_event_id=journal[-1].seq if journal else 0,
     )

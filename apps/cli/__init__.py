@@ -39,7 +39,9 @@ nothing is printed to stdout.
 Exit codes (``exit_codes``)::
 
     0    the run succeeded, or the command did what it was asked ('show' without --follow: the run was shown)
-    1    the run failed or needs attention; 'health' found the platform degraded; a 'verify' check failed
+    1    the run failed or needs attention (a task: a tool call failed or was rejected and no later retry
+         of it worked, nothing could be planned, or it hit its budget); 'health' found the platform
+         degraded; a 'verify' check failed
     2    usage or validation error: bad flags (argparse), an unreadable workflow, --input on a task, approve
          without --yes when stdin is not a terminal, or the API refused the request as given (400, 404,
          409, 410, 422 — each problem it listed is printed)

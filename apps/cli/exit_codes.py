@@ -4,8 +4,10 @@
 code    meaning
 ======  ==========================================================================================
 0       the run succeeded, or the command did what it was asked (``--no-wait``, ``runs``, ``show``…)
-1       the run failed or needs attention; ``health`` found the platform degraded; a ``verify``
-        check failed (or warned, with ``--strict``)
+1       the run failed or needs attention — a task fails when a tool call failed or was rejected
+        (and no later retry of it worked), when nothing could be planned, or at its turn or token
+        budget (``apps/agent_core/runs/outcome.py``); ``health`` found the platform degraded; a
+        ``verify`` check failed (or warned, with ``--strict``)
 2       usage or validation error: bad flags, an unreadable workflow file, the API refused the
         request as given (400, 404, 409, 410, 422 — every problem it listed is printed)
 3       the run was cancelled
@@ -40,7 +42,8 @@ _BY_RUN_STATUS = {
 EPILOG = """\
 exit codes:
   0    the run succeeded, or the command did what it was asked (show without --follow: the run was shown)
-  1    the run failed or needs attention; health found the platform degraded; a verify check failed
+  1    the run failed or needs attention (a task: a tool call failed or was rejected, nothing could be
+       planned, or it hit its budget); health found the platform degraded; a verify check failed
   2    usage or validation error (bad flags, unreadable file, 400/404/409/410/422 from the API)
   3    the run was cancelled
   4    the run waits for approval and the command stopped waiting (Ctrl-C, approval lapsed, 'no' at approve)

@@ -12,9 +12,10 @@ from apps.agent_core.gateway.errors import (
 )
 from apps.agent_core.gateway.gateway import McpGateway
 from apps.agent_core.gateway.mcp_server_client import McpServerClient
-from apps.agent_core.gateway.retry import RetryPolicy
+from apps.agent_core.gateway.retry import CallRetryPolicy
 
 __all__ = [
+    "CallRetryPolicy",
     "CallTimedOut",
     "CircuitBreaker",
     "CircuitOpen",
@@ -22,7 +23,6 @@ __all__ = [
     "McpServerClient",
     "McpServerError",
     "ProtocolMismatch",
-    "RetryPolicy",
     "ServerRejected",
     "ServerUnavailable",
     "parse_mcp_servers",

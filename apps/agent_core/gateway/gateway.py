@@ -25,7 +25,7 @@ from apps.agent_core.gateway.catalog import ToolCatalog
 from apps.agent_core.gateway.config import SERVER_NAME, parse_mcp_servers, url_problem
 from apps.agent_core.gateway.errors import CircuitOpen, McpServerError, ServerRejected, ServerUnavailable
 from apps.agent_core.gateway.mcp_server_client import McpServerClient
-from apps.agent_core.gateway.retry import RetryPolicy
+from apps.agent_core.gateway.retry import CallRetryPolicy
 from apps.agent_core.model import ToolCall, ToolOutcome, ToolSpec
 
 __all__ = ["McpGateway", "parse_mcp_servers"]
@@ -47,7 +47,7 @@ class McpGateway:
         list_timeout_seconds: float = 10.0,
         health_timeout_seconds: float = 2.0,
         connect_timeout_seconds: float = 2.0,
-        retry: RetryPolicy | None = None,
+        retry: CallRetryPolicy | None = None,
         failure_threshold: int = 3,
         reset_timeout_seconds: float = 10.0,
         max_connections_per_server: int = 32,

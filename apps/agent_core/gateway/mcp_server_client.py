@@ -44,7 +44,7 @@ from apps.agent_core.gateway.errors import (
 )
 from apps.agent_core.gateway.mcp_session import HeldClient, open_held_client
 from apps.agent_core.gateway.negotiation import Negotiated, revision_refused, session_lost
-from apps.agent_core.gateway.retry import RetryPolicy, may_retry, with_retries
+from apps.agent_core.gateway.retry import CallRetryPolicy, may_retry, with_retries
 from apps.agent_core.gateway.transport import Exchange, ObservingTransport, observe, status_text
 from apps.agent_core.model import ToolSpec
 
@@ -84,7 +84,7 @@ class McpServerClient:
         *,
         token: str | None = None,
         breaker: CircuitBreaker | None = None,
-        retry: RetryPolicy | None = None,
+        retry: CallRetryPolicy | None = None,
         connect_timeout: float = 2.0,
         max_connections: int = 32,
         keepalive_expiry: float = 4.0,
@@ -93,7 +93,7 @@ class McpServerClient:
         self.name = name
         self.url = url
         self.breaker = breaker or CircuitBreaker()
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or CallRetryPolicy()
         # Idle connections are dropped before uvicorn's 5 s keep-alive timeout would close them under a
         # request: a request lost in that race may have reached the tool, so it could not be retried.
         limits = httpx2.Limits(

@@ -33,7 +33,7 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class CallRetryPolicy:
     max_attempts: int = 3
     base_delay_seconds: float = 0.1
     max_delay_seconds: float = 2.0
@@ -58,7 +58,7 @@ def may_retry(error: McpServerError, *, idempotent: bool) -> bool:
 async def with_retries(
     attempt: Callable[[int], Awaitable[T]],
     *,
-    policy: RetryPolicy,
+    policy: CallRetryPolicy,
     retryable: Callable[[McpServerError], bool],
     deadline: float,
     clock: Callable[[], float] = time.monotonic,

@@ -34,6 +34,9 @@ class ReasoningResult(BaseModel):
     """``end_turn``, ``max_turns``, ``max_tokens`` or another model-specific reason."""
     usage: TokenUsage = Field(default_factory=TokenUsage)
     turns: int = 0
+    unanswered: str | None = None
+    """Why the reasoner could not plan anything for the task (the offline planner found no tool for it);
+    ``None`` when it answered. The run then ends ``failed`` (``runs/outcome.py``)."""
 
 
 ToolExecutor = Callable[[list[ToolCall]], Awaitable[list[ToolOutcome]]]

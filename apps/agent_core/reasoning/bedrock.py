@@ -44,7 +44,7 @@ from apps.agent_core.reasoning.conversation import (
     with_note,
 )
 from apps.agent_core.reasoning.loop import ChatTurn, RequestedCall, run_tool_loop
-from apps.agent_core.reasoning.retry import RetryPolicy, Sleep, with_retries
+from apps.agent_core.reasoning.retry import ModelRetryPolicy, Sleep, with_retries
 from apps.agent_core.reasoning.tool_names import ToolNameMap, input_schema, tool_description
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ class BedrockReasoner:
         *,
         max_tokens_per_turn: int = 2048,
         system_prompt: str = DEFAULT_SYSTEM_PROMPT,
-        retry: RetryPolicy | None = None,
+        retry: ModelRetryPolicy | None = None,
         sleep: Sleep = anyio.sleep,
         rand: Callable[[], float] = random.random,
         close_client: bool = False,
@@ -119,7 +119,7 @@ class BedrockReasoner:
         self._client = client
         self.max_tokens_per_turn = max_tokens_per_turn
         self.system_prompt = system_prompt
-        self._retry = retry or RetryPolicy()
+        self._retry = retry or ModelRetryPolicy()
         self._sleep = sleep
         self._rand = rand
         self._close_client = close_client
@@ -318,7 +318,7 @@ def create_bedrock_reasoner(
     session: boto3.Session | None = None,
     max_tokens_per_turn: int = 2048,
     system_prompt: str = DEFAULT_SYSTEM_PROMPT,
-    retry: RetryPolicy | None = None,
+    retry: ModelRetryPolicy | None = None,
     sleep: Sleep = anyio.sleep,
 ) -> BedrockReasoner:
     """A ``BedrockReasoner`` with its own ``bedrock-runtime`` client from the default credentials chain."""

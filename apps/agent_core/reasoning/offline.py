@@ -72,6 +72,8 @@ class _Turns:
         self._record_turn = record_turn
         self._budget = budget
         self.count = 0
+        self.ran_out = False
+        """Set when the budget stopped the plan before every call ran: the answer is incomplete."""
         self._since = time.perf_counter()
 
     async def record(self, text: str, calls: list[ToolCall]) -> bool:
@@ -93,6 +95,7 @@ class _Turns:
 
 
 _NOTHING_RAN = "The run's budget allows no turn after planning, so nothing was run."
+_NO_MATCH = "no tool matches this task"
 
 
 class OfflineReasoner:
@@ -130,6 +133,7 @@ class OfflineReasoner:
                 id=_call_id(task, f"schema:{spec.server}", spec), server=spec.server, tool=spec.name, arguments={}
             )
             if not await turns.record(f"Plan: read the database schema first: {_shown(call)}", [call]):
+                turns.ran_out = True
                 notes.append(_NOTHING_RAN)
                 break
             outcomes = await execute([call])
@@ -147,7 +151,13 @@ class OfflineReasoner:
             notes += plan.notes
         answer = _answer(ran, notes, tools)
         await turns.record(answer, [])
-        return ReasoningResult(final_answer=answer, stop_reason="end_turn", usage=TokenUsage(), turns=turns.count)
+        return ReasoningResult(
+            final_answer=answer,
+            stop_reason="max_turns" if turns.ran_out else "end_turn",
+            usage=TokenUsage(),
+            turns=turns.count,
+            unanswered=_unanswered(ran, notes, turns),
+        )
 
     @staticmethod
     async def _run_plan(task: str, plan: Plan, execute: ToolExecutor, turns: _Turns, notes: list[str]) -> list[_Ran]:
@@ -170,6 +180,7 @@ class OfflineReasoner:
                 else "Next: " + "; ".join(map(_shown, calls))
             )
             if not await turns.record(text, calls):
+                turns.ran_out = True
                 notes.append(_NOTHING_RAN if first else "The run's budget ended before every planned call ran.")
                 for entry in ran.values():
                     entry.call = entry.call if entry.outcome else None
@@ -225,6 +236,16 @@ def _prepare(task: str, step: PlannedStep, ran: dict[str, _Ran], context: dict[s
         id=_call_id(task, step.id, step.spec), server=step.spec.server, tool=step.spec.name, arguments=arguments
     )
     return entry.call
+
+
+def _unanswered(ran: list[_Ran], notes: list[str], turns: _Turns) -> str | None:
+    """Why nothing the plan asked for ran, or None: the notes say why (or no tool matched at all).
+
+    A budget that stopped the plan is its own reason (``max_turns``), and reading the schema is only
+    preparation: what counts is whether any planned call ran."""
+    if turns.ran_out or any(entry.outcome is not None for entry in ran):
+        return None
+    return " ".join(notes) if notes else _NO_MATCH
 
 
 def _planned(step: PlannedStep) -> str:

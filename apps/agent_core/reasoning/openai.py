@@ -32,7 +32,7 @@ from apps.agent_core.reasoning.conversation import (
     with_note,
 )
 from apps.agent_core.reasoning.loop import ChatTurn, RequestedCall, run_tool_loop
-from apps.agent_core.reasoning.retry import RetryPolicy, Sleep, with_retries
+from apps.agent_core.reasoning.retry import ModelRetryPolicy, Sleep, with_retries
 from apps.agent_core.reasoning.tool_names import ToolNameMap, input_schema, tool_description
 
 __all__ = ["OpenAIReasoner", "chat_completions_url"]
@@ -119,7 +119,7 @@ class OpenAIReasoner:
         http: httpx.AsyncClient | None = None,
         max_tokens_per_turn: int = 2048,
         system_prompt: str = DEFAULT_SYSTEM_PROMPT,
-        retry: RetryPolicy | None = None,
+        retry: ModelRetryPolicy | None = None,
         sleep: Sleep = anyio.sleep,
         rand: Callable[[], float] = random.random,
         detected: bool = False,
@@ -139,7 +139,7 @@ class OpenAIReasoner:
         # A client passed in belongs to the caller (and may be shared); one made here is closed here.
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
-        self._retry = retry or RetryPolicy()
+        self._retry = retry or ModelRetryPolicy()
         self._sleep = sleep
         self._rand = rand
 

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import anyio
 
-__all__ = ["RetryPolicy", "Sleep", "with_retries"]
+__all__ = ["ModelRetryPolicy", "Sleep", "with_retries"]
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class ModelRetryPolicy:
     max_attempts: int = 4
     """Counts the first try."""
     base_delay: float = 0.5
@@ -46,7 +46,7 @@ class RetryPolicy:
 async def with_retries(
     attempt: Callable[[], Awaitable[T]],
     *,
-    policy: RetryPolicy,
+    policy: ModelRetryPolicy,
     retryable: Callable[[Exception], bool],
     what: str,
     sleep: Sleep = anyio.sleep,

@@ -27,19 +27,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from apps.agent_core.metrics import AgentCoreMetrics
-from apps.agent_core.model import ModelTurn, RunHeader, TokenUsage, ToolCall, ToolOutcome, ToolSpec
+from apps.agent_core.model import ModelTurn, RunHeader, RunStatus, TokenUsage, ToolCall, ToolOutcome, ToolSpec
 from apps.agent_core.reasoning.base import Budget, Reasoner, ReasonerError
+from apps.agent_core.runs.events import ModelTurnRecorded, RunFinished, RunHandedOff, RunResumed, RunStarted
 from apps.agent_core.runs.journal import RunJournal
 from apps.agent_core.runs.lease import RunControl
+from apps.agent_core.runs.outcome import TurnCalls, task_outcome
 from apps.agent_core.runs.replay import InFlightStep, Replay
-from apps.agent_core.runs.steps import StepRunner
+from apps.agent_core.runs.steps import StepExecutor
 from apps.agent_core.store.base import LeaseLost, StoreError
 from apps.agent_core.workflows.document import WorkflowDocument
 from apps.agent_core.workflows.engine import run_workflow
 
 log = logging.getLogger(__name__)
 
-Ending = tuple[str, str | None, str | None]
+Ending = tuple[RunStatus, str | None, str | None]
 """(status, final answer, error)."""
 
 
@@ -49,7 +51,7 @@ class RunExecution:
         header: RunHeader,
         *,
         journal: RunJournal,
-        steps: StepRunner,
+        steps: StepExecutor,
         reasoner: Reasoner,
         budget: Budget,
         metrics: AgentCoreMetrics,
@@ -68,6 +70,8 @@ class RunExecution:
         self.max_resumes = max_resumes
         self._call_numbers = itertools.count(1)
         self._turns = itertools.count(1)
+        self._task_calls: list[TurnCalls] = []
+        """A task's calls, one group per model turn (resumed ones included: the journal answers them)."""
 
     async def execute(self) -> None:
         """Run to a final status, or until the run is let go; never raises."""
@@ -94,12 +98,12 @@ class RunExecution:
         if self.replay is None:
             await self.journal.update(lambda _: {"status": "running", "started_at": time.time()})
             await self.journal.append(
-                "run_started", {"kind": self.header.kind, "reasoner": self.reasoner.name, "model": self.reasoner.model}
+                RunStarted(kind=self.header.kind, reasoner=self.reasoner.name, model=self.reasoner.model)
             )
         elif self.replay.finished is not None:
             # The journal has the end; the header write was lost with the replica. Complete it.
             end = self.replay.finished
-            await self._write_end(end.get("status", "failed"), end.get("final_answer"), end.get("error"))
+            await self._write_end(end.status, end.final_answer, end.error)
             return
         else:
             ending = await self._resume()
@@ -143,13 +147,12 @@ class RunExecution:
             return "failed", None, _no_progress_message(self.replay, self.max_resumes)
         retried = [f"{s.step_id} ({s.server}.{s.tool})" for s in self.replay.in_flight.values() if s not in unsafe]
         await self.journal.append(
-            "run_resumed",
-            {
-                "by": self.control.terms.owner,
-                "previous_owner": self.replay.previous_owner,
-                "retried_steps": retried,
-                "unsafe_steps": [step.step_id for step in unsafe],
-            },
+            RunResumed(
+                by=self.control.terms.owner,
+                previous_owner=self.replay.previous_owner,
+                retried_steps=retried,
+                unsafe_steps=[step.step_id for step in unsafe],
+            )
         )
         if unsafe:
             return "needs_attention", None, _unknown_outcome_message(unsafe)
@@ -165,20 +168,20 @@ class RunExecution:
         if self.control.reason != "handoff":
             return
         try:
-            await self.journal.append("run_handed_off", {"by": self.control.terms.owner, "reason": "shutting down"})
+            await self.journal.append(RunHandedOff(by=self.control.terms.owner, reason="shutting down"))
             await self.journal.update(lambda _: {"lease_owner": None, "lease_expires_at": None})
         except LeaseLost:
             return
         log.info("handed a run off", extra={"run_id": self.header.id})
 
-    async def _finish(self, status: str, answer: str | None, error: str | None) -> None:
+    async def _finish(self, status: RunStatus, answer: str | None, error: str | None) -> None:
         # Counted before anyone can see the run finished, so metrics never lag what the API shows.
         self.metrics.runs.labels(kind=self.header.kind, status=status).inc()
         # The journal first: once the header says finished, every event is already there to read.
-        await self.journal.append("run_finished", {"status": status, "final_answer": answer, "error": error})
+        await self.journal.append(RunFinished(status=status, final_answer=answer, error=error))
         await self._write_end(status, answer, error)
 
-    async def _write_end(self, status: str, answer: str | None, error: str | None) -> None:
+    async def _write_end(self, status: RunStatus, answer: str | None, error: str | None) -> None:
         finished_at = time.time()
         await self.journal.update(
             lambda _: {
@@ -195,7 +198,7 @@ class RunExecution:
         if self.replay is not None and turn.index in self.replay.turns:
             return  # journaled (and its usage counted) before the run was resumed
         # A turn is a step boundary: a run handed off here resumes after this turn, not before it.
-        await self.journal.append("model_turn", turn.model_dump(mode="json", exclude_none=True))
+        await self.journal.append(ModelTurnRecorded.model_validate(turn.model_dump()))
         await self._add_usage(turn.usage, turn.model)
 
     async def _add_usage(self, usage: TokenUsage, model: str | None) -> None:
@@ -215,13 +218,18 @@ class RunExecution:
         for result in results:
             if isinstance(result, BaseException):
                 raise result
-        return [result for result in results if isinstance(result, ToolOutcome)]
+        outcomes = [result for result in results if isinstance(result, ToolOutcome)]
+        self._task_calls.append(
+            [(step_id, call, outcome) for (step_id, call), outcome in zip(numbered, outcomes, strict=True)]
+        )
+        return outcomes
 
     async def _run_task(self, task: str) -> Ending:
         tools = list(self.steps.catalog.values())
         turns = self.replay.turns if self.replay is not None else None
         result = await self.reasoner.run(task, tools, self._execute_calls, self._record_turn, self.budget, replay=turns)
-        return "succeeded", result.final_answer, None
+        ending = task_outcome(result, self._task_calls)
+        return ending.status, ending.final_answer, ending.error
 
     async def _analyze(self, instruction: str, data: Any) -> str:
         index = next(self._turns)
@@ -247,6 +255,7 @@ class RunExecution:
             workflow,
             run_step=self.steps.run,
             skip_step=self.steps.skip,
+            recovered_step=self.steps.recovered,
             analyze=self._analyze,
             inputs=self.header.request.get("inputs") or None,
         )

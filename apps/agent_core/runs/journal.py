@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from apps.agent_core.model import EventType, RunEvent, RunHeader
+from apps.agent_core.model import RunHeader
+from apps.agent_core.runs.events import JournalEvent, Recorded, read
 from apps.agent_core.runs.notifier import RunNotifier
 from apps.agent_core.store.base import LeaseLost, RunNotFound, RunStore, VersionConflict
 
@@ -37,10 +38,17 @@ class RunJournal:
         reading the store. The write is conditional on its version, so if anyone wrote since, the store
         refuses it and the update re-reads: a stale copy costs one refused write, never a lost change."""
 
-    async def append(self, type: EventType, data: dict[str, Any]) -> RunEvent:
-        event = await self.store.append_event(self.run_id, type, data, lease_owner=self.lease_owner)
+    async def append(self, event: JournalEvent, *, once: str | None = None) -> Recorded:
+        """Journal ``event``; with ``once``, only if no event of this run holds that key (else ``AlreadyRecorded``)."""
+        stored = await self.store.append_event(
+            self.run_id, event.type, event.stored_data(), lease_owner=self.lease_owner, once=once
+        )
         self.notifier.notify(self.run_id)
-        return event
+        return Recorded(seq=stored.seq, at=stored.at, event=event)
+
+    async def history(self, after: int = 0) -> list[Recorded]:
+        """Every event after ``after``, in order, typed (read in the store's pages)."""
+        return await read_journal(self.store, self.run_id, after)
 
     async def update(self, change: Callable[[RunHeader], dict[str, Any]]) -> RunHeader:
         """Apply ``change`` (header → fields to set) with a conditional write, re-reading on conflict.
@@ -71,3 +79,13 @@ class RunJournal:
             self.notifier.notify(self.run_id, status=stored.status != header.status)
             return stored
         raise VersionConflict(f"run {self.run_id}: header kept changing under {_CONFLICT_RETRIES} attempts")
+
+
+async def read_journal(store: RunStore, run_id: str, after: int = 0) -> list[Recorded]:
+    """Every event of a run after ``after``, in order and typed, read in the store's pages."""
+    events: list[Recorded] = []
+    while True:
+        page = await store.events(run_id, after=events[-1].seq if events else after)
+        if not page:
+            return events
+        events.extend(read(stored) for stored in page)

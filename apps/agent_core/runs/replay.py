@@ -18,7 +18,7 @@ It also says whether the run may be resumed at all: a recorded cancel ends it in
 
 Both the workflow engine and the reasoning loop are deterministic given the same results, so the
 step ids they produce on replay are the ids in the journal. Results larger than the journal keeps
-(``AGENTIC_MAX_RESULT_BYTES``) come back as the stored preview.
+(``AGENTIC_STORED_RESULT_BYTES``) come back as the stored preview.
 """
 
 from __future__ import annotations
@@ -26,7 +26,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from apps.agent_core.model import ModelTurn, RunEvent, ToolCall, ToolOutcome
+from apps.agent_core.model import ModelTurn, ToolCall, ToolOutcome
+from apps.agent_core.runs.approvals import AskedApproval
+from apps.agent_core.runs.events import (
+    ApprovalDecided,
+    ApprovalRequested,
+    CancelRequested,
+    ModelTurnRecorded,
+    Recorded,
+    RunFinished,
+    RunHandedOff,
+    RunResumed,
+    StepFinished,
+    StepRecovered,
+    StepStarted,
+)
 
 __all__ = ["InFlightStep", "Replay", "StepKey"]
 
@@ -48,12 +62,14 @@ class InFlightStep:
 class Replay:
     outcomes: dict[StepKey, ToolOutcome] = field(default_factory=dict)
     in_flight: dict[StepKey, InFlightStep] = field(default_factory=dict)
-    approvals: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """step id → the ``approval_requested`` data, with ``decision`` once decided."""
+    approvals: dict[str, AskedApproval] = field(default_factory=dict)
+    """step id → the approval asked for it, with its decision once decided (the first one counts)."""
     turns: dict[int, ModelTurn] = field(default_factory=dict)
     skipped: set[str] = field(default_factory=set)
-    finished: dict[str, Any] | None = None
-    """The ``run_finished`` data when the run ended but its header was never updated."""
+    recovered: set[str] = field(default_factory=set)
+    """Steps already journaled as recovered by their fallback."""
+    finished: RunFinished | None = None
+    """How the run ended, when it did but its header was never updated."""
     previous_owner: str | None = None
     """The replica that ran it last (the one that handed it off, or whose lease expired)."""
     cancel_requested: bool = False
@@ -62,58 +78,57 @@ class Replay:
     hand-off (a replica shutting down lets its runs go at a step boundary: that is no sign of a poison run)."""
 
     @classmethod
-    def from_events(cls, events: list[RunEvent]) -> Replay:
+    def from_events(cls, journal: list[Recorded]) -> Replay:
         replay = cls()
         approval_steps: dict[str, str] = {}
         handed_off = False
-        for event in events:
-            data = event.data
-            if event.type in ("step_finished", "model_turn"):
+        for recorded in journal:
+            event = recorded.event
+            if isinstance(event, StepFinished | ModelTurnRecorded):
                 replay.resumes_without_progress = 0
-            elif event.type == "run_resumed" and not handed_off:
+            elif isinstance(event, RunResumed) and not handed_off:
                 replay.resumes_without_progress += 1
-            if event.type in ("run_handed_off", "run_resumed"):
-                handed_off = event.type == "run_handed_off"
-            if event.type == "cancel_requested":
+            if isinstance(event, RunHandedOff | RunResumed):
+                handed_off = isinstance(event, RunHandedOff)
+                replay.previous_owner = event.by
+            if isinstance(event, CancelRequested):
                 replay.cancel_requested = True
-            if event.type == "step_started":
-                key = (str(data.get("step_id")), int(data.get("attempt", 1)))
+            elif isinstance(event, StepStarted):
+                key = (event.step_id, event.attempt)
                 replay.in_flight[key] = InFlightStep(
-                    step_id=key[0],
-                    attempt=key[1],
-                    server=str(data.get("server", "")),
-                    tool=str(data.get("tool", "")),
-                    arguments=data.get("arguments") or {},
-                    started_at=event.at,
+                    event.step_id, event.attempt, event.server, event.tool, event.arguments, recorded.at
                 )
-            elif event.type == "step_finished":
-                key = (str(data.get("step_id")), int(data.get("attempt", 1)))
-                replay.in_flight.pop(key, None)
-                if data.get("status") == "skipped":
-                    replay.skipped.add(key[0])
-                    continue
-                replay.outcomes[key] = ToolOutcome(
-                    call_id=key[0],
-                    ok=data.get("status") == "succeeded",
-                    result=data.get("result"),
-                    error=data.get("error"),
-                    duration_ms=float(data.get("duration_ms") or 0.0),
-                )
-            elif event.type == "approval_requested":
-                replay.approvals[str(data.get("step_id"))] = dict(data)
-                approval_steps[str(data.get("id"))] = str(data.get("step_id"))
-            elif event.type == "approval_decided":
-                step_id = approval_steps.get(str(data.get("approval_id")))
-                if step_id is not None and "decision" not in replay.approvals[step_id]:
-                    replay.approvals[step_id]["decision"] = data.get("decision")  # the first decision counts
-            elif event.type == "model_turn":
-                turn = ModelTurn.model_validate(data)
-                replay.turns.setdefault(turn.index, turn)
-            elif event.type == "run_finished":
-                replay.finished = dict(data)
-            elif event.type in ("run_handed_off", "run_resumed"):
-                replay.previous_owner = data.get("by")
+            elif isinstance(event, StepFinished):
+                replay._finish_step(event)
+            elif isinstance(event, ApprovalRequested):
+                replay.approvals[event.step_id] = AskedApproval(event)
+                approval_steps[event.id] = event.step_id
+            elif isinstance(event, ApprovalDecided):
+                step_id = approval_steps.get(event.approval_id)
+                asked = replay.approvals.get(step_id) if step_id is not None else None
+                if step_id is not None and asked is not None and asked.decision is None:
+                    replay.approvals[step_id] = AskedApproval(asked.request, event.decision)
+            elif isinstance(event, StepRecovered):
+                replay.recovered.add(event.step_id)
+            elif isinstance(event, ModelTurnRecorded):
+                replay.turns.setdefault(event.index, event.turn())
+            elif isinstance(event, RunFinished):
+                replay.finished = event
         return replay
+
+    def _finish_step(self, event: StepFinished) -> None:
+        key = (event.step_id, event.attempt)
+        self.in_flight.pop(key, None)
+        if event.status == "skipped":
+            self.skipped.add(event.step_id)
+            return
+        self.outcomes[key] = ToolOutcome(
+            call_id=event.step_id,
+            ok=event.status == "succeeded",
+            result=event.result,
+            error=event.error,
+            duration_ms=event.duration_ms or 0.0,
+        )
 
     def outcome(self, step_id: str, attempt: int, call: ToolCall) -> ToolOutcome | None:
         recorded = self.outcomes.get((step_id, attempt))

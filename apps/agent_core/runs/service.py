@@ -19,17 +19,19 @@ from typing import Any
 from apps.agent_core.auth import Principal
 from apps.agent_core.gateway.base import ToolGateway
 from apps.agent_core.metrics import AgentCoreMetrics
-from apps.agent_core.model import TERMINAL_STATUSES, RunEvent, RunHeader, RunStatus, ToolSpec
+from apps.agent_core.model import TERMINAL_STATUSES, RunHeader, RunStatus, ToolSpec
 from apps.agent_core.projection import RunView, project
 from apps.agent_core.reasoning.base import Budget, Reasoner
-from apps.agent_core.runs.approvals import ApprovalPolicy, arguments_hash
+from apps.agent_core.runs.approvals import ApprovalPolicy, DecisionChoice, record_decision
+from apps.agent_core.runs.errors import ConflictError, DrainingError, RunRequestError
+from apps.agent_core.runs.events import CancelRequested, Recorded, RunFinished, read
 from apps.agent_core.runs.execution import RunExecution
-from apps.agent_core.runs.journal import RunJournal
+from apps.agent_core.runs.journal import RunJournal, read_journal
 from apps.agent_core.runs.lease import LeaseTerms, RunControl
 from apps.agent_core.runs.notifier import RunNotifier
 from apps.agent_core.runs.platform_status import HealthReport, ReasonerInfo, ToolList
 from apps.agent_core.runs.replay import Replay
-from apps.agent_core.runs.steps import StepRunner
+from apps.agent_core.runs.steps import StepExecutor
 from apps.agent_core.store.base import RunNotFound, RunPage, RunStore, StoreError, VersionConflict
 from apps.agent_core.workflows.document import WorkflowDocument, WorkflowParseError, parse_workflow
 from apps.agent_core.workflows.validation import input_problems, validate_workflow
@@ -40,26 +42,6 @@ RECOVERY_BATCH = 20
 """Runs taken over per look: a replica that finds many orphans leaves some for the others."""
 
 log = logging.getLogger(__name__)
-
-
-class RunRequestError(Exception):
-    """The request cannot become a run; ``problems`` lists every reason."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
-
-
-class ConflictError(Exception):
-    """The run is not in a state that allows this (HTTP 409); the message says why."""
-
-
-class GoneError(Exception):
-    """What was asked for has expired (HTTP 410)."""
-
-
-class DrainingError(Exception):
-    """This replica is shutting down and takes no new runs (HTTP 503); another replica will."""
 
 
 @dataclass(frozen=True)
@@ -175,7 +157,7 @@ class RunService:
         execution = RunExecution(
             header,
             journal=journal,
-            steps=StepRunner(
+            steps=StepExecutor(
                 journal=journal,
                 gateway=self.gateway,
                 catalog={(spec.server, spec.name): spec for spec in tools},
@@ -194,7 +176,12 @@ class RunService:
         )
         control.task = asyncio.create_task(execution.execute(), name=f"run-{header.id}")
         self._controls[header.id] = control
-        control.task.add_done_callback(lambda _: self._controls.pop(header.id, None))
+        control.task.add_done_callback(lambda _: self._ended_here(header.id))
+
+    def _ended_here(self, run_id: str) -> None:
+        """The run finished or was let go: this replica keeps nothing of it (its final write has notified)."""
+        self._controls.pop(run_id, None)
+        self.notifier.forget(run_id)
 
     # -- runs whose replica died -----------------------------------------------------------------
 
@@ -227,28 +214,53 @@ class RunService:
                 continue
             try:
                 await self._resume(mine, previous_owner=header.lease_owner)
-            except Exception:  # one damaged run must not stop the others from being resumed
-                log.exception("could not resume a run", extra={"run_id": header.id})
+            except StoreError as exc:  # its lease lapses again and it is retried once the store answers
+                log.warning("could not resume a run: %s", exc, extra={"run_id": header.id})
+                continue
+            except Exception as exc:  # a run that cannot be resumed now never will be: end it, saying why
+                log.exception("could not resume a run; it was failed", extra={"run_id": header.id})
+                await self._fail_unresumable(mine, exc)
                 continue
             taken.append(header.id)
         return taken
 
     async def _resume(self, header: RunHeader, previous_owner: str | None) -> None:
-        events = await self._all_events(header.id)
-        replay = Replay.from_events(events)
+        replay = Replay.from_events(await read_journal(self.store, header.id))
         replay.previous_owner = previous_owner or replay.previous_owner
         document = parse_workflow(header.request["workflow"]) if header.kind == "workflow" else None
         tools = await self.gateway.tools()
         log.info("resuming a run", extra={"run_id": header.id, "previous_owner": previous_owner})
         self._launch(header, tools, document, replay)
 
+    async def _fail_unresumable(self, header: RunHeader, problem: Exception) -> None:
+        journal = RunJournal(self.store, self.notifier, header.id, lease_owner=self.lease.owner, known=header)
+        error = f"the run could not be resumed after its replica stopped: {problem}"
+        try:
+            await journal.append(RunFinished(status="failed", error=error))
+            await journal.update(
+                lambda _: {
+                    "status": "failed",
+                    "error": error,
+                    "finished_at": time.time(),
+                    "lease_owner": None,
+                    "lease_expires_at": None,
+                }
+            )
+        except StoreError as exc:
+            log.warning("could not record that a run cannot be resumed: %s", exc, extra={"run_id": header.id})
+        self.notifier.forget(header.id)
+
+    async def header(self, run_id: str) -> RunHeader | None:
+        """The run's header (status, owner, timing), or ``None`` when there is no such run."""
+        return await self.store.get(run_id)
+
     async def view(self, run_id: str) -> RunView | None:
         # Events first: a header read after them is as new or newer, never older than the steps shown.
-        events = await self._all_events(run_id)
+        journal = await read_journal(self.store, run_id)
         header = await self.store.get(run_id)
         if header is None:
             return None
-        return project(header, events)
+        return project(header, journal)
 
     async def list_runs(self, *, status: RunStatus | None, limit: int, cursor: str | None) -> RunPage:
         return await self.store.list(status=status, limit=limit, cursor=cursor)
@@ -274,81 +286,35 @@ class RunService:
             raise RunNotFound(run_id)
         if header.status in TERMINAL_STATUSES:
             raise ConflictError(f"the run has already finished ({header.status})")
-        await journal.append("cancel_requested", {"by": principal.name})
+        await journal.append(CancelRequested(by=principal.name))
         header = await journal.update(lambda _: {"cancel_requested": True})
         local = self._controls.get(run_id)
         if local is not None:
             local.interrupt("cancel", now=True)  # elsewhere, the owner's heartbeat sees it within a second
         return header
 
-    async def decide(
-        self,
-        run_id: str,
-        principal: Principal,
-        *,
-        decision: str,
-        approval_id: str | None,
-        arguments: dict[str, Any] | None,
-        given_hash: str | None,
-        reason: str | None,
-    ) -> RunView:
+    async def decide(self, run_id: str, principal: Principal, choice: DecisionChoice) -> RunView:
+        """Record a person's decision on the run's pending approval; the first decision wins (see ``approvals.py``)."""
         view = await self.view(run_id)
         if view is None:
             raise RunNotFound(run_id)
-        pending = [approval for approval in view.approvals if approval.status == "pending"]
-        if approval_id is not None:
-            pending = [approval for approval in pending if approval.id == approval_id]
-        if not pending:
-            decided = [a for a in view.approvals if a.id == approval_id and a.status != "pending"]
-            if decided:
-                raise ConflictError(f"approval {approval_id} was already decided ({decided[0].status})")
-            raise ConflictError("this run has no pending approval" + (f" with id {approval_id}" if approval_id else ""))
-        if len(pending) > 1:
-            raise ConflictError("several approvals are pending: name one with approval_id")
-        approval = pending[0]
-        if time.time() >= approval.expires_at:
-            raise GoneError(f"approval {approval.id} expired; the step will not run")
-        if decision == "approve":
-            supplied = given_hash or (
-                arguments_hash(approval.server, approval.tool, arguments) if arguments is not None else None
-            )
-            if supplied is None:
-                raise ConflictError("to approve, send the exact arguments (or arguments_hash) you are approving")
-            if supplied != approval.arguments_hash:
-                raise ConflictError("these are not the arguments awaiting approval; nothing was approved")
         journal = RunJournal(self.store, self.notifier, run_id)
-        recorded = await journal.append(
-            "approval_decided",
-            {
-                "approval_id": approval.id,
-                "decision": "approved" if decision == "approve" else "rejected",
-                "decided_by": principal.name,
-                "reason": reason,
-            },
-        )
-        # Single use: if two people decided at once, only the first decision in the journal counts.
-        first = next(
-            event
-            for event in await self._all_events(run_id)
-            if event.type == "approval_decided" and event.data.get("approval_id") == approval.id
-        )
-        if first.seq != recorded.seq:
-            raise ConflictError(f"approval {approval.id} was already decided by {first.data.get('decided_by')}")
+        await record_decision(journal, view, principal.name, choice)
         # The waiting step would say so at its next poll; saying it now keeps the answer and lists current.
         await journal.update(lambda h: {"status": "running"} if h.status == "awaiting_approval" else {})
         result = await self.view(run_id)
         assert result is not None
         return result
 
-    async def follow(self, run_id: str, after: int) -> AsyncIterator[RunEvent]:
+    async def follow(self, run_id: str, after: int) -> AsyncIterator[Recorded]:
         """Events after ``after``, then new ones as they happen, until the run finishes."""
         while True:
             signal = self.notifier.signal(run_id)
-            events = await self.store.events(run_id, after=after)
-            for event in events:
-                after = event.seq
-                yield event
-                if event.type == "run_finished":
+            events = [read(stored) for stored in await self.store.events(run_id, after=after)]
+            for recorded in events:
+                after = recorded.seq
+                yield recorded
+                if isinstance(recorded.event, RunFinished):
                     return
             if not events:
                 header = await self.store.get(run_id)
@@ -379,11 +345,3 @@ class RunService:
             task.cancel()
         if pending:
             await asyncio.wait(pending, timeout=5)
-
-    async def _all_events(self, run_id: str) -> list[RunEvent]:
-        events: list[RunEvent] = []
-        while True:
-            page = await self.store.events(run_id, after=events[-1].seq if events else 0)
-            if not page:
-                return events
-            events.extend(page)

@@ -8,23 +8,19 @@ an outcome without calling anything (see ``replay.py``).
 from __future__ import annotations
 
 import json
-import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from apps.agent_core.gateway.base import ToolGateway
 from apps.agent_core.metrics import AgentCoreMetrics
 from apps.agent_core.model import ToolCall, ToolOutcome, ToolSpec
-from apps.agent_core.runs.approvals import ApprovalPolicy, arguments_hash
+from apps.agent_core.runs.approvals import ApprovalGate, ApprovalPolicy
+from apps.agent_core.runs.events import StepFinished, StepOutcomeStatus, StepRecovered, StepStarted
 from apps.agent_core.runs.journal import RunJournal
 from apps.agent_core.runs.lease import RunCancelled, RunControl
 from apps.agent_core.runs.replay import Replay
 
-__all__ = ["APPROVAL_POLL_SECONDS", "RunCancelled", "StepRunner", "idempotency_key", "stored_result"]
-
-APPROVAL_POLL_SECONDS = 0.5
-"""How often a waiting step re-reads the store: decisions made on another replica arrive this way."""
+__all__ = ["RunCancelled", "StepExecutor", "idempotency_key", "stored_result"]
 
 
 def idempotency_key(run_id: str, step_id: str, attempt: int) -> str:
@@ -41,7 +37,7 @@ def stored_result(result: Any, max_bytes: int) -> Any:
 
 
 @dataclass
-class StepRunner:
+class StepExecutor:
     """Everything a run needs to execute steps; one per run."""
 
     journal: RunJournal
@@ -64,7 +60,8 @@ class StepRunner:
         # A retried in-flight step was approved (if it had to be) before its intent was journaled.
         retry = self.replay is not None and (step_id, attempt) in self.replay.in_flight
         if not retry and self.policy.needs_approval(call.server, call.tool, spec):
-            decision = await self._await_approval(step_id, call)
+            gate = ApprovalGate(self.journal, self.control, self.policy.ttl_seconds, self.replay)
+            decision = await gate.decide(step_id, call)
             if decision != "approved":
                 reason = "expired before anyone approved it" if decision == "expired" else "was rejected"
                 return await self._refuse(
@@ -72,102 +69,49 @@ class StepRunner:
                 )
         key = idempotency_key(self.journal.run_id, step_id, attempt)
         await self.journal.append(
-            "step_started",
-            {
-                "step_id": step_id,
-                "call_id": call.id,
-                "server": call.server,
-                "tool": call.tool,
-                "arguments": call.arguments,
-                "attempt": attempt,
-                "idempotency_key": key,
-                **({"retry": "outcome of the interrupted call unknown"} if retry else {}),
-            },
+            StepStarted(
+                step_id=step_id,
+                call_id=call.id,
+                server=call.server,
+                tool=call.tool,
+                arguments=call.arguments,
+                attempt=attempt,
+                idempotency_key=key,
+                retry="outcome of the interrupted call unknown" if retry else None,
+            )
         )
         outcome = await self.gateway.call(call, timeout=timeout or self.default_timeout, idempotency_key=key)
         self.metrics.tool_calls.labels(
             server=call.server, tool=call.tool, outcome="ok" if outcome.ok else "error"
         ).inc()
         await self.journal.append(
-            "step_finished",
-            {
-                "step_id": step_id,
-                "status": "succeeded" if outcome.ok else "failed",
-                "attempt": attempt,
-                "result": stored_result(outcome.result, self.max_result_bytes) if outcome.ok else None,
-                "error": outcome.error,
-                "duration_ms": round(outcome.duration_ms, 3),
-            },
+            StepFinished(
+                step_id=step_id,
+                status="succeeded" if outcome.ok else "failed",
+                attempt=attempt,
+                result=stored_result(outcome.result, self.max_result_bytes) if outcome.ok else None,
+                error=outcome.error,
+                duration_ms=round(outcome.duration_ms, 3),
+            )
         )
         return outcome
 
     async def skip(self, step_id: str, reason: str) -> None:
         if self.replay is not None and step_id in self.replay.skipped:
             return
-        await self.journal.append("step_finished", {"step_id": step_id, "status": "skipped", "error": reason})
+        await self.journal.append(StepFinished(step_id=step_id, status="skipped", error=reason))
+
+    async def recovered(self, step_id: str, fallback_step_id: str) -> None:
+        if self.replay is not None and step_id in self.replay.recovered:
+            return
+        await self.journal.append(StepRecovered(step_id=step_id, fallback_step_id=fallback_step_id))
 
     async def _refuse(
-        self, step_id: str, call: ToolCall, attempt: int, message: str, status: str = "failed"
+        self, step_id: str, call: ToolCall, attempt: int, message: str, status: StepOutcomeStatus = "failed"
     ) -> ToolOutcome:
         await self.journal.append(
-            "step_finished",
-            {
-                "step_id": step_id,
-                "status": status,
-                "attempt": attempt,
-                "error": message,
-                "server": call.server,
-                "tool": call.tool,
-            },
+            StepFinished(
+                step_id=step_id, status=status, attempt=attempt, error=message, server=call.server, tool=call.tool
+            )
         )
         return ToolOutcome(call_id=call.id, ok=False, error=message)
-
-    async def _await_approval(self, step_id: str, call: ToolCall) -> str:
-        """Pause the run until someone decides; returns ``approved``, ``rejected`` or ``expired``."""
-        digest = arguments_hash(call.server, call.tool, call.arguments)
-        asked = self.replay.approvals.get(step_id) if self.replay is not None else None
-        if asked is not None and asked.get("arguments_hash") == digest:
-            # Resumed: the approval asked before is still the one that counts; never ask twice.
-            if asked.get("decision") is not None:
-                return str(asked["decision"])
-            approval_id, deadline, seen = str(asked["id"]), float(asked["expires_at"]), 0
-        else:
-            approval_id = uuid.uuid4().hex[:12]
-            now = time.time()
-            deadline = now + self.policy.ttl_seconds
-            requested = await self.journal.append(
-                "approval_requested",
-                {
-                    "id": approval_id,
-                    "step_id": step_id,
-                    "server": call.server,
-                    "tool": call.tool,
-                    "arguments": call.arguments,
-                    "arguments_hash": digest,
-                    "requested_at": now,
-                    "expires_at": deadline,
-                },
-            )
-            seen = requested.seq
-        await self.journal.update(lambda h: {"status": "awaiting_approval"} if h.status == "running" else {})
-        try:
-            while True:
-                for event in await self.journal.store.events(self.journal.run_id, after=seen):
-                    seen = event.seq
-                    if event.type == "approval_decided" and event.data.get("approval_id") == approval_id:
-                        return str(event.data.get("decision"))
-                    if event.type == "cancel_requested":
-                        self.control.interrupt("cancel")
-                if self.control.reason is not None:
-                    raise RunCancelled
-                if time.time() >= deadline:
-                    await self.journal.append(
-                        "approval_decided", {"approval_id": approval_id, "decision": "expired", "decided_by": None}
-                    )
-                    return "expired"
-                await self.journal.notifier.wait(
-                    self.journal.run_id, min(APPROVAL_POLL_SECONDS, max(0.01, deadline - time.time()))
-                )
-        finally:
-            if self.control.reason in (None, "cancel"):  # a run let go keeps waiting wherever it resumes
-                await self.journal.update(lambda h: {"status": "running"} if h.status == "awaiting_approval" else {})

@@ -68,8 +68,8 @@ __all__ = [
     "Fallback",
     "ParallelGroup",
     "PlacedStep",
-    "RetryPolicy",
     "Step",
+    "StepRetry",
     "ToolRef",
     "WorkflowDocument",
     "WorkflowParseError",
@@ -124,7 +124,7 @@ class ToolRef(_Model):
         return f"{self.server}.{self.name}"
 
 
-class RetryPolicy(_Model):
+class StepRetry(_Model):
     """Bounds are checked by validation, with the document's other problems."""
 
     attempts: int = 1
@@ -141,7 +141,7 @@ class Step(_Model):
     description: str | None = Field(default=None, max_length=500)
     arguments: dict[str, Any] = Field(default_factory=dict, max_length=50)
     when: str | None = Field(default=None, min_length=1, max_length=1000)
-    retry: RetryPolicy | None = None
+    retry: StepRetry | None = None
     timeout_seconds: float | None = None
     on_error: Annotated[
         Annotated[Literal["fail", "continue"], Tag("mode")] | Annotated[Fallback, Tag("fallback")],

@@ -26,24 +26,24 @@ import anyio
 from pydantic import BaseModel
 
 from apps.agent_core.model import ToolCall, ToolOutcome
-from apps.agent_core.workflows.base import Analyzer, StepRunner, StepSkipper
+from apps.agent_core.workflows.base import Analyzer, RunStep, StepRecorder, StepSkipper
 from apps.agent_core.workflows.bounds import EvaluationLimits
 from apps.agent_core.workflows.document import ParallelGroup, Step, WorkflowDocument, placed_steps
 from apps.agent_core.workflows.references import ExpressionError, resolve_bounded, when_holds_bounded
 from apps.agent_core.workflows.validation import input_problems
 
-__all__ = ["MAX_RETRY_WAIT_SECONDS", "StepState", "StepStatus", "WorkflowResult", "run_workflow"]
+__all__ = ["MAX_RETRY_WAIT_SECONDS", "StepState", "WorkflowResult", "WorkflowStepStatus", "run_workflow"]
 
 MAX_RETRY_WAIT_SECONDS = 60.0
 _MAX_ERROR_IN_SUMMARY = 300
 
-StepStatus = Literal["succeeded", "failed", "skipped", "recovered"]
+WorkflowStepStatus = Literal["succeeded", "failed", "skipped", "recovered"]
 Sleep = Callable[[float], Awaitable[None]]
 
 
 class StepState(BaseModel):
     id: str
-    status: StepStatus
+    status: WorkflowStepStatus
     result: Any = None
     """For a ``recovered`` step, its fallback's result."""
     error: str | None = None
@@ -78,23 +78,26 @@ class WorkflowResult(BaseModel):
 async def run_workflow(
     doc: WorkflowDocument,
     *,
-    run_step: StepRunner,
+    run_step: RunStep,
     skip_step: StepSkipper,
     analyze: Analyzer | None,
     inputs: Mapping[str, Any] | None = None,
     sleep: Sleep = anyio.sleep,
     limits: EvaluationLimits | None = None,
+    recovered_step: StepRecorder | None = None,
 ) -> WorkflowResult:
     """Run ``doc`` (already validated) to the end or to the first failure that stops it.
 
     Raises ``ValueError`` before running anything when ``inputs`` names an input the workflow lacks.
     ``sleep`` is the wait between retries; tests pass one that does not wait. ``limits`` bound the work
-    and output of each step's references, which are evaluated off the event loop.
+    and output of each step's references, which are evaluated off the event loop. ``recovered_step`` is told
+    when a fallback's result stands in for a failed step, as it happens.
     """
     problems = input_problems(doc, inputs or {})
     if problems:
         raise ValueError("; ".join(problems))
     run = _Run(doc, run_step, skip_step, sleep, {**doc.inputs, **(inputs or {})}, limits or EvaluationLimits())
+    run.recovered_step = recovered_step
     for item in doc.steps:
         if isinstance(item, ParallelGroup):
             async with anyio.create_task_group() as group:
@@ -125,7 +128,7 @@ class _Run:
     def __init__(
         self,
         doc: WorkflowDocument,
-        run_step: StepRunner,
+        run_step: RunStep,
         skip_step: StepSkipper,
         sleep: Sleep,
         inputs: dict[str, Any],
@@ -139,6 +142,7 @@ class _Run:
         self.context: dict[str, Any] = {"steps": {}, "inputs": inputs}
         self.states: dict[str, StepState] = {}
         self.stop_reason: str | None = None
+        self.recovered_step: StepRecorder | None = None
 
     async def run(self, step: Step) -> None:
         """The step with its on_error policy applied."""
@@ -162,6 +166,8 @@ class _Run:
                     fallback=fallback.id,
                 )
             )
+            if self.recovered_step is not None:
+                await self.recovered_step(step.id, fallback.id)
         elif fallback.on_error != "continue":
             self._stop(f'step "{step.id}" failed and so did its fallback "{fallback.id}": {rescue.error}')
 

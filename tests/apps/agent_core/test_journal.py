@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apps.agent_core.model import RunHeader, TokenUsage
+from apps.agent_core.runs.events import ModelTurnRecorded, RunStarted
 from apps.agent_core.runs.journal import RunJournal
 from apps.agent_core.runs.notifier import RunNotifier
 from apps.agent_core.store.base import LeaseLost, RunStore
@@ -41,10 +42,10 @@ def _add_tokens(header: RunHeader) -> dict[str, object]:
 async def test_updates_from_a_current_copy_read_nothing(store: RunStore, reads: list[str]) -> None:
     _, journal = await _run(store, RunNotifier())
     # Appends move the event counter, not the header's version: the copy stays current across them.
-    await journal.append("run_started", {})
+    await journal.append(RunStarted(kind="task", reasoner="offline"))
     await journal.update(lambda _: {"status": "running"})
     await journal.update(_add_tokens)
-    await journal.append("model_turn", {"index": 1})
+    await journal.append(ModelTurnRecorded(index=1, stop_reason="end_turn"))
     await journal.update(_add_tokens)
     assert reads == []
     stored = await store.get(journal.run_id)

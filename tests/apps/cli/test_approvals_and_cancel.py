@@ -94,6 +94,21 @@ def test_ctrl_c_while_waiting_for_approval_exits_4_and_the_run_goes_on(
     assert "✗ scale  lab.scale  rejected" in followed.stdout
 
 
+def test_a_task_whose_change_was_rejected_fails_and_exits_1(core: CoreClient, lab: tuple[str, LabState]) -> None:
+    started = run_cli("run", 'scale target "web" to 4 replicas', "--no-wait", url=core.url)
+    assert started.returncode == 0, started.stderr
+    run_id = started.stdout.strip()
+    core.wait_for(run_id, {"awaiting_approval"})
+    calls = lab[1].calls["scale"]
+
+    assert run_cli("approve", run_id, "--reject", "--reason", "freeze", "--yes", url=core.url).returncode == 0
+    followed = run_cli("show", run_id, "--follow", url=core.url)
+    assert followed.returncode == 1, followed.stdout + followed.stderr
+    assert "Error: 1 of 1 tool call failed: lab.scale (was rejected; it did not run)." in followed.stdout
+    assert followed.stdout.splitlines()[-1].startswith("✗ failed")
+    assert lab[1].calls["scale"] == calls, "a rejected call never runs"
+
+
 def test_cancel_stops_a_run_and_the_watcher_exits_3(
     core: CoreClient, tmp_path: Path, background: Callable[..., Background]
 ) -> None:

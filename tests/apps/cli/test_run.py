@@ -81,6 +81,30 @@ def test_a_task_runs_with_the_offline_reasoner(core: CoreClient, lab: tuple[str,
     assert lab[1].calls["echo"] == before + 1
 
 
+def test_a_task_whose_tool_failed_exits_1_and_says_which_step(core: CoreClient) -> None:
+    result = run_cli("run", 'always fails, reason "disk on fire"', url=core.url)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "✗ call-1  lab.always_fails  failed" in result.stdout and "always fails: disk on fire" in result.stdout
+    # The answer is still shown, ending with the steps that failed; the error names the call.
+    answer = result.stdout.split("Final answer:", 1)[1]
+    assert "Steps that failed:\n  - call-1 lab.always_fails: always fails: disk on fire" in answer
+    assert "Error: 1 of 1 tool call failed: lab.always_fails (always fails: disk on fire)." in result.stdout
+    assert result.stdout.splitlines()[-1].startswith("✗ failed in ")
+
+    as_json = run_cli("run", 'always fails, reason "disk on fire"', "--json", url=core.url)
+    assert as_json.returncode == 1
+    view = json.loads(as_json.stdout)
+    assert view["status"] == "failed" and view["error"].startswith("1 of 1 tool call failed")
+
+
+def test_a_task_no_tool_matches_exits_1(core: CoreClient) -> None:
+    result = run_cli("run", "tell me a joke about penguins", url=core.url)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "No tool matches this task, so nothing was run" in result.stdout
+    assert "Error: The reasoner could not plan this task: no tool matches this task." in result.stdout
+    assert result.stdout.splitlines()[-1].startswith("✗ failed in ")
+
+
 def test_validation_errors_exit_2_and_list_every_problem(core: CoreClient, tmp_path: Path) -> None:
     bad = {
         "name": "bad",

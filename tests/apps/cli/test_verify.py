@@ -176,6 +176,8 @@ def test_verify_passes_with_warnings_for_the_servers_without_access(dev_platform
     assert lines["cluster"].startswith("SKIP")
     assert "refused a malformed decision with 422" in lines["approvals"]
     assert "offline answered" in lines["reasoner"]
+    # Its task needs no tool, which the offline planner cannot answer: a failed run, and still a pass.
+    assert "so the run ended failed as designed" in lines["reasoner"]
     assert result.stdout.rstrip().splitlines()[-1].startswith(f"verified: {dev_platform.url} (15 passed, 2 warnings")
 
     # Nothing but verify's own runs: one read-only call per server and the reasoner's task, all finished,

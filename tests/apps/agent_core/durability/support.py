@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import time
@@ -14,6 +15,8 @@ from typing import Any
 import boto3
 import httpx
 
+from apps.agent_core.model import RunEvent
+from apps.agent_core.store import open_store
 from apps.agent_core.store.dynamodb import create_table
 from tests.support.agent_core import TERMINAL
 from tests.support.processes import RunningService, run_service
@@ -137,3 +140,22 @@ def finished(http: httpx.Client, run_id: str, timeout: float) -> dict[str, Any]:
 
 def step_started(http: httpx.Client, run_id: str, step_id: str) -> bool:
     return any(step["id"] == step_id for step in run_view(http, run_id)["steps"])
+
+
+def stored_events(store_url: str, run_id: str) -> list[RunEvent]:
+    """The run's journal read straight from the store: it answers whether a replica is running the run or not
+    (the SSE stream of ``events`` waits for the run to end)."""
+
+    async def read() -> list[RunEvent]:
+        store = open_store(store_url)
+        try:
+            return await store.events(run_id)
+        finally:
+            await store.close()
+
+    return asyncio.run(read())
+
+
+def log_lines(path: Path, text: str) -> list[str]:
+    """The lines of a replica's log that contain ``text``."""
+    return [line for line in path.read_text(errors="replace").splitlines() if text in line]

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from apps.agent_core.model import EventType, RunEvent
+from apps.agent_core.runs.events import Recorded, read
 from apps.agent_core.runs.replay import Replay
 from apps.agent_core.store import open_store
 from tests.apps.agent_core.durability.support import (
@@ -33,8 +34,10 @@ from tests.support.lab_server import LabState, run_lab_server
 MAX_RESUMES = 3
 
 
-def journal(*types: EventType) -> list[RunEvent]:
+def journal(*types: EventType) -> list[Recorded]:
     data: dict[EventType, dict[str, Any]] = {
+        "run_started": {"kind": "workflow", "reasoner": "offline"},
+        "cancel_requested": {"by": "alice"},
         "step_started": {"step_id": "s1", "server": "lab", "tool": "slow_echo", "attempt": 1},
         "step_finished": {"step_id": "s1", "status": "succeeded", "attempt": 1},
         "run_resumed": {"by": "b"},
@@ -42,7 +45,7 @@ def journal(*types: EventType) -> list[RunEvent]:
         "model_turn": {"index": 1, "model": None, "text": "thinking", "stop_reason": "end_turn"},
     }
     return [
-        RunEvent(run_id="r", seq=seq, type=kind, data=data.get(kind, {}), at=float(seq))
+        read(RunEvent(run_id="r", seq=seq, type=kind, data=data.get(kind, {}), at=float(seq)))
         for seq, kind in enumerate(types, 1)
     ]
 

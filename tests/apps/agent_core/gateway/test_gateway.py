@@ -11,14 +11,14 @@ import pytest
 from pydantic import SecretStr
 
 from apps.agent_core.gateway.gateway import McpGateway
-from apps.agent_core.gateway.retry import RetryPolicy
+from apps.agent_core.gateway.retry import CallRetryPolicy
 from apps.agent_core.model import ToolCall, ToolOutcome
 from apps.common.settings import McpServerSettings
 from tests.apps.agent_core.gateway.support import ALPHA_TOOLS, FakeClock, RestartableServer, mcp_app
 from tests.support.net import free_port
 
 T = TypeVar("T")
-FAST_RETRY = RetryPolicy(max_attempts=3, base_delay_seconds=0.01, max_delay_seconds=0.05)
+FAST_RETRY = CallRetryPolicy(max_attempts=3, base_delay_seconds=0.01, max_delay_seconds=0.05)
 
 
 def gateway(servers: dict[str, str], **options: Any) -> McpGateway:

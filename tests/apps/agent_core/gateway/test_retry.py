@@ -12,7 +12,7 @@ from apps.agent_core.gateway.errors import (
     ServerRejected,
     ServerUnavailable,
 )
-from apps.agent_core.gateway.retry import RetryPolicy, may_retry, with_retries
+from apps.agent_core.gateway.retry import CallRetryPolicy, may_retry, with_retries
 
 
 def unreachable(reached: bool = False) -> ServerUnavailable:
@@ -35,7 +35,7 @@ def test_may_retry(error: McpServerError, idempotent: bool, expected: bool) -> N
 
 
 def test_backoff_is_full_jitter_under_an_exponential_cap() -> None:
-    policy = RetryPolicy(base_delay_seconds=0.1, max_delay_seconds=0.3)
+    policy = CallRetryPolicy(base_delay_seconds=0.1, max_delay_seconds=0.3)
     assert [policy.backoff(n, lambda: 1.0) for n in (1, 2, 3, 4)] == pytest.approx([0.1, 0.2, 0.3, 0.3])
     assert policy.backoff(3, lambda: 0.0) == 0.0
     assert policy.backoff(2, lambda: 0.5) == pytest.approx(0.1)
@@ -62,7 +62,7 @@ def run_retries(
         try:
             return await with_retries(
                 attempt,
-                policy=RetryPolicy(max_attempts=3),
+                policy=CallRetryPolicy(max_attempts=3),
                 retryable=lambda error: may_retry(error, idempotent=False),
                 deadline=deadline,
                 clock=lambda: 0.0,
@@ -110,6 +110,6 @@ def test_a_breaker_that_opened_meanwhile_reports_the_failure_that_opened_it() ->
 
 def test_policy_rejects_nonsense() -> None:
     with pytest.raises(ValueError):
-        RetryPolicy(max_attempts=0)
+        CallRetryPolicy(max_attempts=0)
     with pytest.raises(ValueError):
-        RetryPolicy(base_delay_seconds=1.0, max_delay_seconds=0.5)
+        CallRetryPolicy(base_delay_seconds=1.0, max_delay_seconds=0.5)

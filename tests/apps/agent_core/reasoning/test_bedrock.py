@@ -10,7 +10,7 @@ import pytest
 
 from apps.agent_core.reasoning.base import Budget, ReasonerError
 from apps.agent_core.reasoning.bedrock import BedrockReasoner, create_bedrock_reasoner
-from apps.agent_core.reasoning.retry import RetryPolicy
+from apps.agent_core.reasoning.retry import ModelRetryPolicy
 from tests.apps.agent_core.reasoning.helpers import (
     Executor,
     Sleeps,
@@ -140,7 +140,7 @@ async def test_transient_failures_give_up_after_the_attempts(
     fake_bedrock.script(*[fault] * 3)
 
     with pytest.raises(ReasonerError, match=f"after 3 attempts.*{fault.message}"):
-        await make(retry=RetryPolicy(max_attempts=3, base_delay=0.1, max_delay=0.15)).run(
+        await make(retry=ModelRetryPolicy(max_attempts=3, base_delay=0.1, max_delay=0.15)).run(
             "hello", [], Executor(), TurnLog(), Budget()
         )
 

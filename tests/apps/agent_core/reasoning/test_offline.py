@@ -87,7 +87,7 @@ async def test_listing_buckets_end_to_end(catalog: list[ToolSpec]) -> None:
     result = await OfflineReasoner().run("list S3 buckets", catalog, executor, turns, Budget())
 
     assert [(c.server, c.tool) for c in executor.calls] == [("aws", "list_s3_buckets")]
-    assert result.stop_reason == "end_turn"
+    assert result.stop_reason == "end_turn" and result.unanswered is None
     assert result.turns == 2
     assert result.usage.input_tokens == result.usage.output_tokens == 0
     assert result.final_answer.startswith(OFFLINE_NOTICE)
@@ -122,6 +122,7 @@ async def test_failures_and_structured_results_are_summarized(catalog: list[Tool
     assert 'custom.get_weather(location="Paris"): days: 2 (2025-06-01, 2025-06-02)' in answer
     assert "current: temp_c=18.0, condition=Partly cloudy" in answer
     assert "aws.list_s3_buckets() failed: Access denied" in answer
+    assert result.unanswered is None, "it planned and ran calls; their failures are the run's to judge"
 
 
 async def test_a_task_matching_nothing_runs_nothing_and_says_so(catalog: list[ToolSpec]) -> None:
@@ -134,6 +135,7 @@ async def test_a_task_matching_nothing_runs_nothing_and_says_so(catalog: list[To
     assert "aws.list_s3_buckets" in result.final_answer  # what it could have done
     assert [t.stop_reason for t in turns.turns] == ["end_turn", "end_turn"]
     assert turns.turns[0].tool_calls == []
+    assert result.unanswered == "no tool matches this task" and result.stop_reason == "end_turn"
 
 
 async def test_missing_required_arguments_are_named_not_guessed(catalog: list[ToolSpec]) -> None:
@@ -143,6 +145,8 @@ async def test_missing_required_arguments_are_named_not_guessed(catalog: list[To
 
     assert executor.batches == []
     assert "custom.get_weather was not called: the task does not give location (Place name" in result.final_answer
+    assert result.unanswered is not None
+    assert result.unanswered.startswith("custom.get_weather was not called: the task does not give location")
 
 
 async def test_a_refused_write_is_explained(catalog: list[ToolSpec]) -> None:
@@ -161,6 +165,8 @@ async def test_a_one_turn_budget_plans_without_running(catalog: list[ToolSpec]) 
 
     assert executor.batches == []
     assert "nothing was run" in result.final_answer
+    # The budget, not the planner, stopped it: an incomplete answer rather than an unplannable task.
+    assert result.stop_reason == "max_turns" and result.unanswered is None
 
 
 def test_the_same_task_and_tools_give_the_same_calls(catalog: list[ToolSpec]) -> None:

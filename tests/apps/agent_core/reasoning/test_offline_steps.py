@@ -65,6 +65,7 @@ async def test_a_result_is_passed_to_the_next_step(catalog: list[ToolSpec]) -> N
     assert [t.stop_reason for t in turns.turns] == ["tool_use", "tool_use", "end_turn"]
     assert result.turns == 3
     assert 'custom.store_data(key="paris"' in result.final_answer
+    assert result.stop_reason == "end_turn" and result.unanswered is None
 
 
 async def test_a_step_whose_input_failed_is_not_run(catalog: list[ToolSpec]) -> None:
@@ -77,6 +78,7 @@ async def test_a_step_whose_input_failed_is_not_run(catalog: list[ToolSpec]) -> 
     assert [c.tool for c in executor.calls] == ["get_weather"]
     assert 'custom.get_weather(location="Paris") failed: weather service unreachable' in result.final_answer
     assert "was not run, because get_weather did not succeed" in result.final_answer
+    assert result.unanswered is None, "a call ran; its failure is the run's to judge"
 
 
 async def test_independent_steps_run_together(catalog: list[ToolSpec]) -> None:
@@ -144,6 +146,7 @@ async def test_the_budget_stops_between_steps(catalog: list[ToolSpec]) -> None:
 
     assert [c.tool for c in executor.calls] == ["get_weather"]
     assert "budget ended before every planned call ran" in result.final_answer
+    assert result.stop_reason == "max_turns" and result.unanswered is None
 
 
 async def test_what_it_cannot_plan_names_the_variables_that_configure_a_model(catalog: list[ToolSpec]) -> None:
@@ -152,3 +155,4 @@ async def test_what_it_cannot_plan_names_the_variables_that_configure_a_model(ca
     assert "AGENTIC_BEDROCK_MODEL_ID=" in result.final_answer
     assert "AGENTIC_OPENAI_BASE_URL=" in result.final_answer and "AGENTIC_OPENAI_MODEL=" in result.final_answer
     assert "AGENTIC_REASONER to" not in result.final_answer
+    assert result.unanswered == "no tool matches this task"

@@ -11,7 +11,7 @@ import pytest
 
 from apps.agent_core.reasoning.base import Budget, ReasonerError
 from apps.agent_core.reasoning.openai import OpenAIReasoner, chat_completions_url
-from apps.agent_core.reasoning.retry import RetryPolicy
+from apps.agent_core.reasoning.retry import ModelRetryPolicy
 from tests.apps.agent_core.reasoning.helpers import (
     Executor,
     Sleeps,
@@ -191,7 +191,7 @@ async def test_rate_limits_are_retried_honouring_retry_after(
 async def test_retry_after_cannot_stall_a_run(fake_openai: FakeOpenAI, make: Make, sleeps: Sleeps) -> None:
     fake_openai.script(Fault.rate_limited(retry_after="3600"), Reply.text("ok"))
 
-    await make(retry=RetryPolicy(max_delay=4.0)).run("hi", [], Executor(), TurnLog(), Budget())
+    await make(retry=ModelRetryPolicy(max_delay=4.0)).run("hi", [], Executor(), TurnLog(), Budget())
 
     assert sleeps.delays == [4.0]
 
@@ -200,7 +200,7 @@ async def test_server_errors_give_up_after_the_attempts(fake_openai: FakeOpenAI,
     fake_openai.script(*[Fault.server_error("overloaded")] * 3)
 
     with pytest.raises(ReasonerError, match="kept failing \\(500\\) after 3 attempts: overloaded"):
-        await make(retry=RetryPolicy(max_attempts=3)).run("hi", [], Executor(), TurnLog(), Budget())
+        await make(retry=ModelRetryPolicy(max_attempts=3)).run("hi", [], Executor(), TurnLog(), Budget())
 
     assert len(sleeps.delays) == 2
 
@@ -209,7 +209,7 @@ async def test_an_unreachable_endpoint_is_retried_then_reported(make: Make, slee
     url = f"http://127.0.0.1:{free_port()}/v1"
 
     with pytest.raises(ReasonerError, match="Could not connect"):
-        await make(base_url=url, retry=RetryPolicy(max_attempts=2)).run("hi", [], Executor(), TurnLog(), Budget())
+        await make(base_url=url, retry=ModelRetryPolicy(max_attempts=2)).run("hi", [], Executor(), TurnLog(), Budget())
 
     assert len(sleeps.delays) == 1
 

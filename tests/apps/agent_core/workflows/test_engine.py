@@ -166,6 +166,11 @@ async def test_a_failing_step_is_retried_with_backoff_then_replaced_by_its_fallb
     async def no_wait(seconds: float) -> None:
         waits.append(seconds)
 
+    told: list[tuple[str, str]] = []
+
+    async def recovered(step_id: str, fallback_id: str) -> None:
+        told.append((step_id, fallback_id))
+
     result = await run(
         runner,
         {
@@ -180,8 +185,10 @@ async def test_a_failing_step_is_retried_with_backoff_then_replaced_by_its_fallb
             ]
         },
         sleep=no_wait,
+        recovered_step=recovered,
     )
 
+    assert told == [("primary", "backup")], "the run is told as it happens, so its journal can show it"
     assert runner.called() == [("primary", 1), ("primary", 2), ("primary", 3), ("backup", 1), ("later", 1)]
     assert [record.timeout for record in runner.calls[:3]] == [12, 12, 12]
     assert waits == [0.5, 1.0]
