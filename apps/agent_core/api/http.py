@@ -14,6 +14,7 @@ from starlette.types import ExceptionHandler
 
 from apps.agent_core.auth import LOCAL_PRINCIPAL, ApiKeys, Principal, Role
 from apps.agent_core.runs.errors import ConflictError, DrainingError, GoneError, RunRequestError
+from apps.agent_core.runs.events import DamagedEvent
 from apps.agent_core.store.base import InvalidCursor, RunNotFound, StoreError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -44,7 +45,9 @@ _KNOWN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     DrainingError: (503, "shutting_down"),
     InvalidCursor: (400, "invalid_request"),
     StoreError: (503, "store_unavailable"),
+    DamagedEvent: (500, "damaged_journal"),
 }
+"""A damaged journal is no request's fault and no retry mends it: 500, naming the run, the event and the field."""
 
 
 async def _api_error(_: Request, exc: Exception) -> Response:

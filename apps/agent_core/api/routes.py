@@ -28,7 +28,6 @@ from apps.agent_core.api.schemas import (
     ValidationReport,
 )
 from apps.agent_core.model import RunHeader, RunStatus
-from apps.agent_core.runs.approvals import DecisionChoice
 from apps.agent_core.runs.errors import RunRequestError
 from apps.agent_core.runs.service import RunService
 from apps.agent_core.workflows.templates import list_templates
@@ -129,9 +128,7 @@ async def cancel_run(request: Request, call: Call[None]) -> Response:
 
 
 async def decide_approval(request: Request, call: Call[ApprovalDecision]) -> Response:
-    # The body's limits (lengths, the hash's shape) are the API's; the service takes the decision as it stands.
-    choice = DecisionChoice.model_validate(call.body.model_dump())
-    view = await _service(request).decide(request.path_params["run_id"], call.principal, choice)
+    view = await _service(request).decide(request.path_params["run_id"], call.principal, call.body)
     return _json(view)
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from apps.agent_core.model import RunKind, RunStatus, TokenUsage
+from apps.agent_core.runs.approvals import DecisionChoice
 from apps.agent_core.runs.platform_status import HealthReport, ReasonerInfo, ToolList
 from apps.agent_core.workflows.templates import WorkflowTemplate
 
@@ -35,12 +36,8 @@ class StartRunRequest(StrictBody):
         return self
 
 
-class ApprovalDecision(StrictBody):
-    decision: Literal["approve", "reject"]
-    approval_id: str | None = Field(default=None, max_length=64)
-    arguments: dict[str, Any] | None = Field(default=None, description="The exact arguments being approved")
-    arguments_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
-    reason: str | None = Field(default=None, max_length=1000)
+class ApprovalDecision(StrictBody, DecisionChoice):
+    """``approve`` (with the exact ``arguments`` or their ``arguments_hash``) or ``reject``."""
 
 
 class ValidateWorkflowRequest(StrictBody):

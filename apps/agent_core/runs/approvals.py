@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from apps.agent_core.model import ToolCall, ToolSpec
 from apps.agent_core.projection import ApprovalView, RunView
@@ -42,13 +42,13 @@ APPROVAL_POLL_SECONDS = 0.5
 
 
 class DecisionChoice(BaseModel):
-    """What a person sends to decide an approval (the API's body)."""
+    """What a person sends to decide an approval (the API's body is this, refusing unknown fields)."""
 
     decision: Literal["approve", "reject"]
-    approval_id: str | None = None
-    arguments: dict[str, Any] | None = None
-    arguments_hash: str | None = None
-    reason: str | None = None
+    approval_id: str | None = Field(default=None, max_length=64)
+    arguments: dict[str, Any] | None = Field(default=None, description="The exact arguments being approved")
+    arguments_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    reason: str | None = Field(default=None, max_length=1000)
 
 
 def arguments_hash(server: str, tool: str, arguments: dict[str, Any]) -> str:
