@@ -37,7 +37,7 @@ def core_process(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "AGENTIC_STATE": f"sqlite:///{state}/runs.db",
         "AGENTIC_REASONER": "offline",
     }
-    with run_service("apps.agent_core", env, log_path=state / "agent-core.log", timeout=30) as running:
+    with run_service("apps.agent_core", env, log_path=state / "agent-core.log") as running:
         yield running
 
 

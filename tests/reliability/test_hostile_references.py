@@ -53,7 +53,7 @@ def core(lab: tuple[str, LabState], tmp_path_factory: pytest.TempPathFactory) ->
         "AGENTIC_RECOVERY_INTERVAL_SECONDS": "0.5",
         TARGET_VARIABLE: "apps.agent_core",
     }
-    with run_service("tests.support.loop_stalls", env, log_path=state / "agent-core.log", timeout=30) as running:
+    with run_service("tests.support.loop_stalls", env, log_path=state / "agent-core.log") as running:
         yield running
 
 

@@ -38,7 +38,7 @@ CALLS = 4
 def lab_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
     logs: Path = tmp_path_factory.mktemp("huge-result")
     env = {TARGET_VARIABLE: "tests.support.lab_server"}
-    with run_service("tests.support.loop_stalls", env, log_path=logs / "lab.log", timeout=30) as running:
+    with run_service("tests.support.loop_stalls", env, log_path=logs / "lab.log") as running:
         yield running
 
 

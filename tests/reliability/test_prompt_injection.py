@@ -165,7 +165,7 @@ def openai_core(
         "AGENTIC_OPENAI_BASE_URL": chat_model.base_url,
         "AGENTIC_OPENAI_MODEL": "scripted",
     }
-    with run_service("apps.agent_core", env, log_path=state / "agent-core.log", timeout=30) as running:
+    with run_service("apps.agent_core", env, log_path=state / "agent-core.log") as running:
         yield running
 
 

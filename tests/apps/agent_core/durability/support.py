@@ -60,7 +60,7 @@ def replicas(env: dict[str, str], names: list[str], logs: Path) -> Iterator[dict
             name: pool.submit(
                 stack.enter_context,
                 run_service(
-                    "apps.agent_core", {**env, "AGENTIC_REPLICA_ID": name}, log_path=logs / f"{name}.log", timeout=30
+                    "apps.agent_core", {**env, "AGENTIC_REPLICA_ID": name}, log_path=logs / f"{name}.log"
                 ),
             )
             for name in names
