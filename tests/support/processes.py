@@ -25,12 +25,13 @@ class RunningService:
     seconds_to_ready: float
 
 
-@contextlib.contextmanager
 STARTUP_SECONDS = 60.0
 """How long a started service may take to answer ``/ready``. Importing the agent core (the MCP SDK, boto3,
 pydantic models) takes about 3 s on an idle 2-core machine and five times that with the suite, a benchmark and
 other work sharing the cores; tests check behaviour, not start-up speed (``make bench`` measures that)."""
 
+
+@contextlib.contextmanager
 def run_service(
     module: str,
     env: Mapping[str, str],
