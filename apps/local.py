@@ -47,7 +47,7 @@ def mcp_servers(first_port: int) -> tuple[LocalService, ...]:
     return (
         LocalService("aws", "apps.mcp_aws", first_port, "S3, Bedrock, Glue (your AWS credentials, if any)"),
         LocalService("database", "apps.mcp_database", first_port + 1, "read-only SQL over the sample database"),
-        LocalService("custom", "apps.mcp_custom", first_port + 2, "weather, key/value store (in memory)"),
+        LocalService("custom", "apps.mcp_custom", first_port + 2, "weather, key/value store"),
         LocalService("kubernetes", "apps.mcp_kubernetes", first_port + 3, "pods, status, scaling (your kubeconfig)"),
     )
 
@@ -56,7 +56,8 @@ def local_environment(servers: tuple[LocalService, ...]) -> dict[str, str]:
     """Local defaults, each overridable from the caller's environment."""
     env = dict(os.environ)
     env.setdefault("AGENTIC_DATABASE_PATH", str(VAR / "sample.db"))
-    env.setdefault("AGENTIC_KV_STORE", "memory")
+    # A file, not memory: what a run stored is still there after a restart, as the runs themselves are.
+    env.setdefault("AGENTIC_KV_STORE", f"sqlite:///{VAR / 'kv.db'}")
     env.setdefault("AGENTIC_LOG_LEVEL", "WARNING")
     env.setdefault("AGENTIC_STATE", f"sqlite:///{VAR / 'agent-core.db'}")
     if (ROOT / "dashboard" / "index.html").is_file():
@@ -144,7 +145,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nThe platform is running: open {agent_core.url}/ (API at {agent_core.url}/api)", flush=True)
         for service in servers:
             print(f"  {service.name:<11} {service.url}/mcp   {service.summary}", flush=True)
-        print(f"State: {env['AGENTIC_STATE']}. Reasoner: {reasoner_description(env)}.", flush=True)
+        print(
+            f"State: {env['AGENTIC_STATE']}. Key/value store: {env['AGENTIC_KV_STORE']}. "
+            f"Reasoner: {reasoner_description(env)}.",
+            flush=True,
+        )
         print("Ctrl-C stops every service.", flush=True)
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)

@@ -219,6 +219,9 @@ class DynamoDBKeyValueStore:
                 "and sort key 'key'"
             )
 
+    def close(self) -> None:
+        """Nothing to release: the client is the caller's."""
+
     @contextmanager
     def _errors(self) -> Iterator[None]:
         table = self._table

@@ -1,4 +1,4 @@
-"""The in-process key/value store: for one replica, development and tests.
+"""The in-process key/value store: for one process and tests (``make dev`` keeps its store in SQLite instead).
 
 Values are kept as JSON text, so a caller mutating what it stored or read cannot change the store.
 It is bounded twice: ``max_entries`` keys and ``max_total_bytes`` of keys and values together
@@ -16,13 +16,16 @@ from dataclasses import dataclass
 
 from apps.common.tools import ToolError
 from apps.mcp_custom.kv_store import (
+    DEFAULT_MAX_TOTAL_BYTES,
     MAX_VALUE_BYTES,
     JsonValue,
     KeyExistsError,
     StoredItem,
+    StoreFullError,
     decode_value,
     encode_value,
     expiry_epoch,
+    footprint,
     iso_utc,
     validate_key,
     validate_limit,
@@ -30,10 +33,7 @@ from apps.mcp_custom.kv_store import (
     validate_ttl,
 )
 
-__all__ = ["DEFAULT_MAX_TOTAL_BYTES", "MemoryKeyValueStore"]
-
-DEFAULT_MAX_TOTAL_BYTES = 64 * 1024 * 1024
-"""The default of ``AGENTIC_KV_MAX_TOTAL_BYTES``."""
+__all__ = ["MemoryKeyValueStore"]
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,6 @@ class _Entry:
 
     def live(self, now: float) -> bool:
         return self.expires_at is None or now < self.expires_at
-
-    @staticmethod
-    def footprint(key: str, text: str) -> int:
-        # UTF-8 bytes of key and value: what the limit promises, whatever Python's own overhead is.
-        return len(key.encode()) + len(text.encode())
 
 
 class MemoryKeyValueStore:
@@ -90,7 +85,7 @@ class MemoryKeyValueStore:
         validate_key(key)
         ttl = validate_ttl(ttl_seconds)
         text = encode_value(value, self._max_value_bytes)
-        size = _Entry.footprint(key, text)
+        size = footprint(key, text)
         with self._lock:
             now = self._clock()
             previous = self._entries.get(key)
@@ -106,11 +101,7 @@ class MemoryKeyValueStore:
             if self._total_after(key, size) > self._max_total_bytes:
                 self._purge_expired(now)
                 if self._total_after(key, size) > self._max_total_bytes:
-                    raise ToolError(
-                        f"the key/value store is full: it holds {self._total_bytes} of its {self._max_total_bytes} "
-                        f"bytes and this value needs {size}; nothing was stored. Store a smaller value, or wait "
-                        "for values to expire"
-                    )
+                    raise StoreFullError(self._total_bytes, self._max_total_bytes, size)
             entry = _Entry(text=text, updated_at=iso_utc(now), expires_at=expiry_epoch(now, ttl))
             self._total_bytes = self._total_after(key, size)
             self._entries[key] = entry
@@ -140,6 +131,9 @@ class MemoryKeyValueStore:
     def check(self) -> None:
         """Always ready: nothing outside the process can fail."""
 
+    def close(self) -> None:
+        """Nothing to release: the values go with the process."""
+
     def __len__(self) -> int:
         with self._lock:
             now = self._clock()
@@ -152,8 +146,8 @@ class MemoryKeyValueStore:
     def _total_after(self, key: str, size: int) -> int:
         """The store's bytes once ``key`` holds ``size`` bytes (its current value, if any, freed)."""
         current = self._entries.get(key)
-        return self._total_bytes + size - (0 if current is None else _Entry.footprint(key, current.text))
+        return self._total_bytes + size - (0 if current is None else footprint(key, current.text))
 
     def _drop(self, key: str) -> None:
         entry = self._entries.pop(key)
-        self._total_bytes -= _Entry.footprint(key, entry.text)
+        self._total_bytes -= footprint(key, entry.text)

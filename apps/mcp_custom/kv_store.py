@@ -1,8 +1,9 @@
 """The key/value store behind the store_data, replace_data, get_data and list_keys tools.
 
-One small interface, two backends: ``MemoryKeyValueStore`` (kv_memory.py) for one process, and
-``DynamoDBKeyValueStore`` (kv_dynamodb.py) for the cluster, where several replicas must see the same
-data. Both enforce the same limits here, so a value accepted locally is accepted in the cluster:
+One small interface, three backends: ``MemoryKeyValueStore`` (kv_memory.py) for one process and tests,
+``SqliteKeyValueStore`` (kv_sqlite.py) for one machine (``make dev``: kept in ``var/kv.db`` across restarts),
+and ``DynamoDBKeyValueStore`` (kv_dynamodb.py) for the cluster, where several replicas must see the same
+data. All enforce the same limits here, so a value accepted locally is accepted in the cluster:
 
 - key: 1..256 characters of ``A-Z a-z 0-9 . _ : / @ -``, starting with a letter or digit, in segments
   separated by single ``.`` or ``/`` (so no ``..``, ``//``, leading or trailing separator): ``KEY_PATTERN``
@@ -12,7 +13,7 @@ data. Both enforce the same limits here, so a value accepted locally is accepted
 
 Writing comes in two kinds, because they carry different risks: ``create`` never touches a value
 someone else stored (it fails with ``KeyExistsError`` when the key holds a live value, atomically in
-both backends), and ``replace`` overwrites. The tools map them to ``store_data`` (not destructive) and
+every backend), and ``replace`` overwrites. The tools map them to ``store_data`` (not destructive) and
 ``replace_data`` (destructive, so the agent core asks a person before running it).
 
 Every failure a caller can act on is a ``ToolError``; ``check()`` raises one when the store cannot serve.
@@ -30,6 +31,7 @@ from typing import Any, Protocol, TypeAlias
 from apps.common.tools import ToolError
 
 __all__ = [
+    "DEFAULT_MAX_TOTAL_BYTES",
     "KEY_PATTERN",
     "MAX_KEY_LENGTH",
     "MAX_LIST_LIMIT",
@@ -39,10 +41,12 @@ __all__ = [
     "JsonValue",
     "KeyExistsError",
     "KeyValueStore",
+    "StoreFullError",
     "StoredItem",
     "decode_value",
     "encode_value",
     "expiry_epoch",
+    "footprint",
     "iso_utc",
     "validate_key",
     "validate_limit",
@@ -61,6 +65,8 @@ PREFIX_PATTERN = r"^[A-Za-z0-9._:/@-]*$"
 MAX_KEY_LENGTH = 256
 MAX_VALUE_BYTES = 64 * 1024
 """The default of ``AGENTIC_KV_MAX_VALUE_BYTES``."""
+DEFAULT_MAX_TOTAL_BYTES = 64 * 1024 * 1024
+"""The default of ``AGENTIC_KV_MAX_TOTAL_BYTES``, the bound of the memory and SQLite stores."""
 MAX_TTL_SECONDS = 30 * 24 * 3600
 MAX_LIST_LIMIT = 1000
 
@@ -93,6 +99,16 @@ class KeyExistsError(ToolError):
         self.key = key
 
 
+class StoreFullError(ToolError):
+    """A write would take a bounded store past its ``max_total_bytes``: nothing was written."""
+
+    def __init__(self, held: int, limit: int, needed: int) -> None:
+        super().__init__(
+            f"the key/value store is full: it holds {held} of its {limit} bytes and this value needs {needed}; "
+            "nothing was stored. Store a smaller value, or wait for values to expire"
+        )
+
+
 class KeyValueStore(Protocol):
     """What the tools need from a store. Methods are synchronous: the tools run in worker threads."""
 
@@ -116,6 +132,10 @@ class KeyValueStore(Protocol):
 
     def check(self) -> None:
         """Raise ``ToolError`` saying why when the store cannot serve requests (readiness)."""
+        ...
+
+    def close(self) -> None:
+        """Release what the store holds open (a file); called once, when the server stops."""
         ...
 
 
@@ -166,6 +186,11 @@ def encode_value(value: JsonValue, max_bytes: int = MAX_VALUE_BYTES) -> str:
     if size > max_bytes:
         raise ToolError(f"value is {size} bytes as JSON; the limit is {max_bytes} bytes ({max_bytes / 1024:g} KiB)")
     return text
+
+
+def footprint(key: str, text: str) -> int:
+    """What a bounded store counts for an item: UTF-8 bytes of key and JSON text, whatever the overhead."""
+    return len(key.encode()) + len(text.encode())
 
 
 def decode_value(text: str) -> JsonValue:

@@ -1,4 +1,4 @@
-"""The custom MCP server: weather from wttr.in and a key/value store shared by its replicas."""
+"""The custom MCP server: weather from wttr.in and a key/value store (memory, a SQLite file, or DynamoDB)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ import boto3
 from starlette.applications import Starlette
 
 from apps.common.mcp_app import McpServerSpec, create_mcp_app
+from apps.common.settings import ConfigurationError
+from apps.common.tools import ToolError
 from apps.mcp_custom.kv_dynamodb import DynamoDBKeyValueStore
 from apps.mcp_custom.kv_memory import MemoryKeyValueStore
+from apps.mcp_custom.kv_sqlite import SqliteKeyValueStore
 from apps.mcp_custom.kv_store import KeyValueStore
 from apps.mcp_custom.settings import CustomSettings
 from apps.mcp_custom.tools import build_tools
@@ -21,6 +24,18 @@ SERVICE_NAME = "custom-mcp-service"
 
 
 def make_store(settings: CustomSettings) -> KeyValueStore:
+    """The store ``AGENTIC_KV_STORE`` names; a SQLite file that cannot be opened fails the start, naming it."""
+    path = settings.sqlite_path
+    if path is not None:
+        try:
+            return SqliteKeyValueStore(
+                path,
+                namespace=settings.kv_namespace,
+                max_total_bytes=settings.kv_max_total_bytes,
+                max_value_bytes=settings.kv_max_value_bytes,
+            )
+        except ToolError as exc:
+            raise ConfigurationError(f"AGENTIC_KV_STORE: {exc}") from None
     table = settings.dynamodb_table
     if table is None:
         return MemoryKeyValueStore(
@@ -49,6 +64,7 @@ def create_app(settings: CustomSettings) -> Starlette:
             yield
         finally:
             await weather.aclose()
+            await anyio.to_thread.run_sync(store.close)
 
     spec = McpServerSpec(
         name="custom",

@@ -1,4 +1,5 @@
-"""`make dev`'s start-up wait: a server that runs but is not ready warns instead of stopping the platform."""
+"""`make dev`: its start-up wait (a server that runs but is not ready warns instead of stopping the platform) and
+the local defaults it gives the services."""
 
 from __future__ import annotations
 
@@ -68,3 +69,11 @@ def test_a_server_that_exits_while_starting_stops_the_platform(running_process: 
     running_process.wait()
     with pytest.raises(RuntimeError, match="exited with code"):
         wait_until_ready(LocalService("kubernetes", "apps.mcp_kubernetes", 9, ""), running_process)
+
+
+def test_the_key_value_store_is_a_file_in_var_unless_the_caller_names_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AGENTIC_KV_STORE", raising=False)
+    servers = local.mcp_servers(8001)
+    assert local.local_environment(servers)["AGENTIC_KV_STORE"] == f"sqlite:///{local.ROOT / 'var' / 'kv.db'}"
+    monkeypatch.setenv("AGENTIC_KV_STORE", "memory")
+    assert local.local_environment(servers)["AGENTIC_KV_STORE"] == "memory"

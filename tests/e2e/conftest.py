@@ -151,6 +151,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         env = {
             **os.environ,
             "AGENTIC_STATE": f"sqlite:///{state_dir / 'agent-core.db'}",
+            "AGENTIC_KV_STORE": f"sqlite:///{state_dir / 'kv.db'}",
             "AGENTIC_DATABASE_PATH": str(database_path),
             "KUBECONFIG": str(kube.kubeconfig),
             "AGENTIC_SCALABLE_NAMESPACES": SCALABLE_NAMESPACE,
@@ -160,7 +161,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
             "AGENTIC_DASHBOARD_DIR": str(ROOT / "dashboard"),
             "AGENTIC_REASONER": "offline",
         }
-        for variable in ("AGENTIC_API_KEYS", "AGENTIC_API_KEYS_FILE", "AGENTIC_KV_STORE", "AGENTIC_LOG_LEVEL"):
+        for variable in ("AGENTIC_API_KEYS", "AGENTIC_API_KEYS_FILE", "AGENTIC_LOG_LEVEL"):
             env.pop(variable, None)  # the local defaults, whatever this shell has set
         command = [sys.executable, "-m", "apps.local", "--port", str(port), "--mcp-port", str(mcp_port)]
         process = subprocess.Popen(

@@ -112,6 +112,7 @@ def dev_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevPlatfo
     env.update(
         {
             "AGENTIC_STATE": f"sqlite:///{state_dir / 'agent-core.db'}",
+            "AGENTIC_KV_STORE": f"sqlite:///{state_dir / 'kv.db'}",
             "AGENTIC_DATABASE_PATH": str(state_dir / "sample.db"),
             "AGENTIC_API_KEYS": json.dumps([entry.model_dump()]),
         }

@@ -1,4 +1,6 @@
-"""The DynamoDB store against moto's server over real HTTP, with the table the infrastructure creates."""
+"""The DynamoDB store against moto's server over real HTTP, with the table the infrastructure creates.
+
+The contract it shares with the other backends is in test_kv_contract.py; these are DynamoDB's own."""
 
 from __future__ import annotations
 
@@ -14,38 +16,11 @@ from botocore.stub import Stubber
 from apps.common.tools import ToolError
 from apps.mcp_custom.kv_dynamodb import DynamoDBKeyValueStore
 from apps.mcp_custom.kv_store import KeyExistsError
+from tests.apps.mcp_custom.kv_backends import NOW, FakeClock, create_table
 from tests.support.net import free_port
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
-
-NOW = 1_700_000_000.0
-
-
-class FakeClock:
-    def __init__(self, now: float = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def create_table(client: DynamoDBClient, name: str) -> None:
-    """Exactly the schema documented in kv_dynamodb.py."""
-    client.create_table(
-        TableName=name,
-        AttributeDefinitions=[
-            {"AttributeName": "namespace", "AttributeType": "S"},
-            {"AttributeName": "key", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "namespace", "KeyType": "HASH"},
-            {"AttributeName": "key", "KeyType": "RANGE"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 10})
-    client.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
 
 
 @pytest.fixture
@@ -96,14 +71,6 @@ def test_put_get_round_trip(store: DynamoDBKeyValueStore, dynamodb: DynamoDBClie
         "value": {"S": '{"city":"São Paulo","temps":[19,29.5],"ok":true,"none":null}'},
         "updated_at": {"S": "2023-11-14T22:13:20.000Z"},
     }
-
-
-def test_replace_and_missing(store: DynamoDBKeyValueStore) -> None:
-    store.replace("k", 1)
-    store.replace("k", [2])
-    got = store.get("k")
-    assert got is not None and got.value == [2]
-    assert store.get("absent") is None
 
 
 def test_create_is_a_conditional_write_that_one_replica_wins(
