@@ -6,7 +6,8 @@ import json
 import time
 from typing import Any
 
-from apps.cli.text import Style, age, duration, one_line, shorten, status_text, tool_name, until, usage_text
+from apps.cli.content import result_lines
+from apps.cli.text import Style, age, duration, shorten, status_text, tool_name, until, usage_text
 
 STEP_MARKS = {
     "succeeded": ("ok", "green"),
@@ -45,13 +46,15 @@ def step_lines(view: dict[str, Any], style: Style) -> list[str]:
     for step in steps:
         status = str(step.get("status"))
         tool = tool_name(step.get("server"), step.get("tool"))
-        detail = step.get("error") if step.get("error") else one_line(step.get("result"), 70, style.ellipsis)
+        headline, blocks = result_lines(step.get("result"), 100, style.ellipsis)
+        detail = step.get("error") or shorten(headline, 70, style.ellipsis)
         attempt = f" (attempt {step['attempt']})" if (step.get("attempt") or 1) > 1 else ""
         lines.append(
             f"  {_mark(status, style, STEP_MARKS)} {str(step.get('id')).ljust(width)}  {tool.ljust(tool_width)}  "
             f"{status_text(status, style)}  {duration(step.get('duration_ms'))}{attempt}  "
             f"{shorten(str(detail or ''), 100, style.ellipsis)}".rstrip()
         )
+        lines += [f"      {block}" for block in blocks]
     return lines
 
 

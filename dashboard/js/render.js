@@ -104,12 +104,119 @@ function rowTable(result, caption) {
   );
 }
 
-/** A tool result: a table for row results, text for strings, pretty JSON for the rest. */
+/**
+ * A result of content blocks, as the agent core keeps a tool result with an image, audio, an embedded resource
+ * or a resource link: `{content: [block, …], structuredContent?}`, each block in MCP's shape. Text-only and
+ * structured results are never this (they stay text or JSON), so at least one block is something else.
+ * @param {unknown} value
+ */
+export function isContentResult(value) {
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    Array.isArray(value.content) &&
+    Object.keys(value).every((key) => key === "content" || key === "structuredContent") &&
+    value.content.some((block) => block !== null && typeof block === "object" && block.type !== "text")
+  );
+}
+
+// What an <img> may show: a data: URL of an image type (the CSP's img-src allows data:, and an image cannot run
+// script). Only http(s) links are clickable; other URIs (file:, demo:, javascript:) are shown as text.
+const IMAGE_TYPE = /^image\/[a-z0-9.+-]+$/i;
+const WEB_LINK = /^https?:\/\//i;
+
+/** The size of what base64 `data` encodes, as "1.2 KiB". */
+function base64Size(data) {
+  const text = String(data ?? "").trimEnd();
+  const bytes = Math.floor((text.length * 3) / 4) - (text.length - text.replace(/=+$/, "").length);
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+/** "image/png, 1.2 KiB", or what the journal says about data it did not keep. */
+function mediaFacts(mimeType, data, omitted) {
+  return `${mimeType || "binary"}, ${omitted ?? base64Size(data)}`;
+}
+
+function linkTo(uri, label) {
+  if (WEB_LINK.test(uri)) return h("a", { href: uri, rel: "noopener noreferrer", target: "_blank" }, label);
+  return h("code", {}, uri);
+}
+
+function contentBlock(block) {
+  const kind = block?.type;
+  if (kind === "text") return h("p", { class: "text-block", dataset: { block: kind } }, block.text);
+  if (kind === "image" && typeof block.data === "string" && IMAGE_TYPE.test(block.mimeType ?? "")) {
+    const facts = mediaFacts(block.mimeType, block.data);
+    return h(
+      "figure",
+      { class: "result-image", dataset: { block: kind } },
+      h("img", { src: `data:${block.mimeType};base64,${block.data}`, alt: `An image the tool returned (${facts})` }),
+      h("figcaption", { class: "step__meta" }, facts),
+    );
+  }
+  if (kind === "image" || kind === "audio") {
+    const why = block.omitted ? "" : kind === "audio" ? " (not played here)" : " (not an image type shown here)";
+    return h(
+      "p",
+      { class: "step__meta", dataset: { block: kind } },
+      `${kind === "image" ? "Image" : "Audio"}: ${mediaFacts(block.mimeType, block.data, block.omitted)}${why}`,
+    );
+  }
+  if (kind === "resource") {
+    const resource = block.resource ?? {};
+    if (typeof resource.text === "string") {
+      return h(
+        "figure",
+        { class: "result-resource stack--tight", dataset: { block: kind } },
+        h(
+          "figcaption",
+          { class: "step__meta" },
+          "Resource ",
+          h("code", {}, resource.uri),
+          ` (${resource.mimeType || "text"})`,
+        ),
+        h("pre", { class: "json", tabindex: "0", "aria-label": `Resource ${resource.uri}` }, resource.text),
+      );
+    }
+    return h(
+      "p",
+      { class: "step__meta", dataset: { block: kind } },
+      "Resource ",
+      h("code", {}, resource.uri),
+      ` (${mediaFacts(resource.mimeType, resource.blob, resource.omitted)})`,
+    );
+  }
+  if (kind === "resource_link") {
+    return h(
+      "p",
+      { dataset: { block: kind } },
+      "Link: ",
+      linkTo(String(block.uri ?? ""), block.title || block.name || block.uri),
+      WEB_LINK.test(String(block.uri ?? "")) ? null : ` (${block.title || block.name})`,
+      block.description ? ` — ${block.description}` : null,
+    );
+  }
+  return jsonBlock(block, "Content block");
+}
+
+function contentView(result) {
+  return h(
+    "div",
+    { class: "stack--tight" },
+    result.content.map(contentBlock),
+    result.structuredContent !== undefined && jsonBlock(result.structuredContent, "Structured content"),
+  );
+}
+
+/** A tool result: a table for row results, its blocks for content results, text for strings, pretty JSON else. */
 export function resultView(result) {
   if (isRowResult(result)) {
     const count = result.rows.length;
     return rowTable(result, `${count} row${count === 1 ? "" : "s"} × ${result.columns.length} columns`);
   }
+  if (isContentResult(result)) return contentView(result);
   if (typeof result === "string") return h("p", { class: "text-block" }, result);
   return jsonBlock(result, "Result");
 }
@@ -117,6 +224,10 @@ export function resultView(result) {
 /** A one-line summary of a result, for a collapsed <details>. */
 export function resultSummary(result) {
   if (isRowResult(result)) return `Result: ${result.rows.length} row(s)`;
+  if (isContentResult(result)) {
+    const kinds = result.content.map((block) => words(block?.type ?? "block"));
+    return `Result: ${kinds.slice(0, 5).join(", ")}${kinds.length > 5 ? ", …" : ""}`;
+  }
   if (Array.isArray(result)) return `Result: a list of ${result.length}`;
   if (result !== null && typeof result === "object") {
     const keys = Object.keys(result);

@@ -3,7 +3,10 @@
 Every request carries ``toolConfig`` when the run has tools: Bedrock rejects a conversation with
 ``toolUse``/``toolResult`` blocks and no tool configuration, and the model needs the list on every
 turn anyway. Tool results go back as ``toolResult`` blocks (``{"json": ...}`` for structured results,
-``{"text": ...}`` otherwise, ``status: "error"`` for failures).
+``{"text": ...}`` otherwise, ``{"image": ...}`` for a result's images, ``status: "error"`` for failures).
+Converse documents images in tool results for Amazon Nova and Anthropic Claude models only, and
+``toolResult.status`` likewise; a model that refuses either gets the conversation again without it,
+images described in text, and never gets it again.
 
 botocore's own retries are turned off (one attempt) so that this module's backoff, whose attempts
 and delays are known and testable, is the only one. The client comes from the default credentials
@@ -37,10 +40,15 @@ from apps.agent_core.model import ModelTurn, TokenUsage, ToolOutcome, ToolSpec
 from apps.agent_core.reasoning.base import Budget, ReasonerError, ReasoningResult, ToolExecutor, TurnRecorder
 from apps.agent_core.reasoning.conversation import (
     DEFAULT_SYSTEM_PROMPT,
+    NO_IMAGES,
     SUMMARY_SYSTEM_PROMPT,
+    ImagePart,
+    JsonPart,
+    ResultPart,
     cut_off_note,
+    image_note,
     summary_prompt,
-    tool_result_payload,
+    tool_result_parts,
     with_note,
 )
 from apps.agent_core.reasoning.loop import ChatTurn, RequestedCall, run_tool_loop
@@ -124,6 +132,7 @@ class BedrockReasoner:
         self._rand = rand
         self._close_client = close_client
         self._send_status = True
+        self._send_images = True
 
     async def run(
         self,
@@ -166,23 +175,38 @@ class BedrockReasoner:
 
     async def converse(self, request: dict[str, Any]) -> dict[str, Any]:
         """One Converse call with retries; every failure becomes a ``ReasonerError``."""
-        try:
-            return await self._converse_with_retries(request)
-        except ClientError as exc:
-            if not (self._send_status and _code(exc) == "ValidationException" and _STATUS_FIELD in _aws_message(exc)):
+        # Every pass but the last turns a feature off for good, so there are at most three.
+        while True:
+            try:
+                return await self._converse_with_retries(request)
+            except ClientError as exc:
+                if not self._leave_out_refused(exc, request):
+                    raise ReasonerError(self._describe(exc)) from exc
+            except BotoCoreError as exc:
                 raise ReasonerError(self._describe(exc)) from exc
-            # This model does not take toolResult.status: drop it from the history (the messages are
-            # the loop's own) and from every later turn, and send the same conversation again.
+
+    def _leave_out_refused(self, exc: ClientError, request: dict[str, Any]) -> bool:
+        """Whether the model refused a field this reasoner can do without; if so, the field is gone from
+        ``request``'s history (the messages are the loop's own) and from every later turn."""
+        if _code(exc) != "ValidationException":
+            return False
+        message = _aws_message(exc)
+        results = [
+            block["toolResult"]
+            for turn in request.get("messages", [])
+            for block in turn.get("content", [])
+            if "toolResult" in block
+        ]
+        if self._send_status and _STATUS_FIELD in message:
             self._send_status = False
-            for message in request.get("messages", []):
-                for block in message.get("content", []):
-                    block.get("toolResult", {}).pop("status", None)
-        except BotoCoreError as exc:
-            raise ReasonerError(self._describe(exc)) from exc
-        try:
-            return await self._converse_with_retries(request)
-        except (ClientError, BotoCoreError) as exc:
-            raise ReasonerError(self._describe(exc)) from exc
+            for result in results:
+                result.pop("status", None)
+            return True
+        # E.g. "This model doesn't support the image field for user messages."
+        if self._send_images and "image" in message.lower() and _describe_images(results):
+            self._send_images = False
+            return True
+        return False
 
     async def _converse_with_retries(self, request: dict[str, Any]) -> dict[str, Any]:
         call = functools.partial(self._client.converse, modelId=self._model_id, **request)
@@ -234,11 +258,34 @@ class BedrockReasoner:
         return f"The AWS SDK failed calling Bedrock model {model} ({type(exc).__name__})."
 
     def _tool_result_block(self, call: RequestedCall, outcome: ToolOutcome) -> dict[str, Any]:
-        kind, value = tool_result_payload(outcome)
-        result: dict[str, Any] = {"toolUseId": call.id, "content": [{kind: value}]}
+        content = [_content_block(part) for part in tool_result_parts(outcome, images=self._send_images)]
+        result: dict[str, Any] = {"toolUseId": call.id, "content": content}
         if not outcome.ok and self._send_status:
             result["status"] = "error"
         return {"toolResult": result}
+
+
+def _content_block(part: ResultPart) -> dict[str, Any]:
+    if isinstance(part, ImagePart):
+        # boto3 takes the bytes themselves and base64-encodes them for the wire.
+        return {"image": {"format": part.format, "source": {"bytes": part.raw}}}
+    if isinstance(part, JsonPart):
+        return {"json": part.value}
+    return {"text": part.text}
+
+
+def _describe_images(results: list[dict[str, Any]]) -> bool:
+    """Replace every image in these tool results by a note; whether there was one."""
+    found = False
+    for result in results:
+        content = result.get("content", [])
+        for index, block in enumerate(content):
+            if "image" in block:
+                image = block["image"]
+                size = len(image.get("source", {}).get("bytes") or b"")
+                content[index] = {"text": image_note(f"image/{image.get('format')}", size, NO_IMAGES)}
+                found = True
+    return found
 
 
 def _parse(response: dict[str, Any]) -> ChatTurn:

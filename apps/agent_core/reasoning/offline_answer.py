@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from apps.agent_core.gateway.content import ToolContent, block_text, tool_content
+
 __all__ = ["MAX_ANSWER_CHARS", "call_text", "clip", "describe_value", "model_hint"]
 
 MAX_ANSWER_CHARS = 8_000
@@ -61,8 +63,20 @@ def _describe_rows(columns: list[Any], rows: list[Any]) -> str:
     return f"rows: {len(rows)} ({'; '.join(shown)}{more})" if rows else "rows: none"
 
 
+def _describe_content(content: ToolContent) -> str:
+    """Content blocks as their texts and what the others are, e.g. ``Here it is; [image: image/png, 3.2 KiB]``."""
+    facts = [clip(" ".join(block_text(block).split())) for block in content.content[:_MAX_FIELDS]]
+    if len(content.content) > _MAX_FIELDS:
+        facts.append(f"… ({len(content.content) - _MAX_FIELDS} more blocks)")
+    if content.structured is not None:
+        facts.append(describe_value(content.structured))
+    return "; ".join(facts)
+
+
 def describe_value(value: Any) -> str:
     """The key facts of a result in one line: list sizes and first items, then a few scalar fields."""
+    if (content := tool_content(value)) is not None:
+        return _describe_content(content)
     if isinstance(value, list):
         return _describe_list("items", value)
     if not isinstance(value, dict):
