@@ -19,12 +19,15 @@ TERMINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled
 ACTIVE_STATUSES: tuple[RunStatus, ...] = ("queued", "running", "awaiting_approval")
 """A run in one of these is owned by a replica (or waits to be taken over); the others are final."""
 RunKind = Literal["task", "workflow"]
+PROGRESS_MESSAGE_CHARS = 300
+"""A progress message is kept to this many characters: every report may become a journal item."""
 
 EventType = Literal[
     "run_started",
     "model_turn",
     "step_started",
     "step_finished",
+    "step_progress",
     "step_recovered",
     "approval_requested",
     "approval_decided",
@@ -110,6 +113,18 @@ class ToolOutcome(BaseModel):
     error: str | None = None
     duration_ms: float = 0.0
     attempts: int = 1
+
+
+class ToolProgress(BaseModel):
+    """What a running tool last said about its progress (MCP ``notifications/progress``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    progress: float = Field(allow_inf_nan=False)
+    """How far it has got; grows with each report, in the tool's own unit."""
+    total: float | None = Field(default=None, allow_inf_nan=False)
+    """Where ``progress`` will end, when the tool knows."""
+    message: str | None = Field(default=None, max_length=PROGRESS_MESSAGE_CHARS)
 
 
 class ToolSpec(BaseModel):

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from apps.agent_core.model import TERMINAL_STATUSES, RunHeader, RunKind, RunStatus, TokenUsage
+from apps.agent_core.model import TERMINAL_STATUSES, RunHeader, RunKind, RunStatus, TokenUsage, ToolProgress
 from apps.agent_core.runs.events import (
     ApprovalDecided,
     ApprovalRequested,
@@ -15,6 +15,7 @@ from apps.agent_core.runs.events import (
     RunFinished,
     RunStarted,
     StepFinished,
+    StepProgress,
     StepRecovered,
     StepStarted,
 )
@@ -39,6 +40,9 @@ class StepView(BaseModel):
     duration_ms: float | None = None
     recovered_by: str | None = None
     """For a ``recovered`` workflow step: the fallback step whose result stands in for it."""
+    progress: ToolProgress | None = None
+    """While it runs, what its tool last reported of its progress (journaled at most once a second);
+    ``None`` once it has finished, or if the tool reports none."""
 
 
 class ApprovalView(BaseModel):
@@ -116,6 +120,11 @@ class _Fold:
             )
         elif isinstance(event, StepFinished):
             self._finish_step(event, at)
+        elif isinstance(event, StepProgress):
+            step = self.steps.get(event.step_id)
+            if step is not None and step.status == "running" and step.attempt == event.attempt:
+                report = ToolProgress.model_validate(event.model_dump(include=set(ToolProgress.model_fields)))
+                self.steps[event.step_id] = step.model_copy(update={"progress": report})
         elif isinstance(event, StepRecovered):
             step = self.steps.get(event.step_id) or StepView(id=event.step_id, status="recovered")
             self.steps[event.step_id] = step.model_copy(
@@ -150,6 +159,7 @@ class _Fold:
                 "attempt": event.attempt,
                 "finished_at": at,
                 "duration_ms": event.duration_ms,
+                "progress": None,
                 "server": step.server or event.server,
                 "tool": step.tool or event.tool,
             }

@@ -12,7 +12,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from apps.cli.text import Style, duration, one_line, shorten, status_text, tool_name, until, usage_text
+from apps.cli.content import result_lines
+from apps.cli.text import (
+    Style,
+    duration,
+    one_line,
+    progress_text,
+    shorten,
+    status_text,
+    tool_name,
+    until,
+    usage_text,
+)
 
 RESULT_WIDTH = 80
 TURN_WIDTH = 100
@@ -42,10 +53,12 @@ class RunNarrator:
     cli: str
     """The command prefix to quote in hints, e.g. ``python -m apps.cli --url http://host:8080``."""
     show_starts: bool = True
-    """A line per started step: on a terminal the status line shows them instead."""
+    """A line per started step and per progress report: on a terminal the status line shows them instead."""
     last_seq: int = 0
     started_at: float | None = None
     running: dict[str, tuple[str, float]] = field(default_factory=dict)
+    progress: dict[str, str] = field(default_factory=dict)
+    """A running step's last progress report, as the status line shows it."""
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
     finished: str | None = None
     reasoner: str = "model"
@@ -73,7 +86,10 @@ class RunNarrator:
             )
         if self.running:
             since = min(started for _, started in self.running.values())
-            steps = [f"{step_id}: {tool}" for step_id, (tool, _) in self.running.items()]
+            steps = [
+                f"{step_id}: {tool}" + (f" ({self.progress[step_id]})" if step_id in self.progress else "")
+                for step_id, (tool, _) in self.running.items()
+            ]
             if len(steps) == 1:
                 return Status(f"running {steps[0]}", since=since)
             return Status(f"running {len(steps)} steps: {', '.join(steps)}", since=since)
@@ -109,6 +125,7 @@ class RunNarrator:
         step_id = str(data.get("step_id"))
         tool = tool_name(data.get("server"), data.get("tool"))
         self.running[step_id] = (tool, at)
+        self.progress.pop(step_id, None)  # an attempt starts from nothing
         if not self.show_starts:
             return []
         attempt = int(data.get("attempt") or 1)
@@ -126,13 +143,24 @@ class RunNarrator:
         again = f" (attempt {attempt})" if attempt > 1 else ""
         took = duration(data.get("duration_ms"))
         if status == "succeeded":
-            result = one_line(data.get("result"), RESULT_WIDTH, self.style.ellipsis)
-            return [Line(f"{self._mark('ok', 'green')} {step_id}  {tool}  {took}{again}  {result}".rstrip())]
+            result, blocks = result_lines(data.get("result"), RESULT_WIDTH, self.style.ellipsis)
+            line = Line(f"{self._mark('ok', 'green')} {step_id}  {tool}  {took}{again}  {result}".rstrip())
+            return [line, *(Line(f"    {block}") for block in blocks)]
         if status == "skipped":
             return [Line(f"{self._mark('skip', 'dim')} {step_id}  skipped: {error}")]
         label = status_text(status, self.style)
         detail = f"  {took}" if data.get("duration_ms") is not None else ""
         return [Line(f"{self._mark('fail', 'red')} {step_id}  {tool}  {label}{detail}{again}: {error}")]
+
+    def _on_step_progress(self, data: dict[str, Any], at: float) -> list[Line]:
+        step_id = str(data.get("step_id"))
+        if step_id not in self.running:
+            return []
+        tool, _ = self.running[step_id]
+        self.progress[step_id] = progress_text(data, self.style)
+        if not self.show_starts:
+            return []  # a terminal's status line shows it, instead of a line per report
+        return [Line(f"{self._mark('turn', 'dim')} {step_id}  {tool}  progress {self.progress[step_id]}")]
 
     def _on_approval_requested(self, data: dict[str, Any], at: float) -> list[Line]:
         approval_id = str(data.get("id"))

@@ -119,5 +119,19 @@ def usage_text(usage: dict[str, Any] | None) -> str:
     return f"{usage.get('input_tokens', 0)} input, {usage.get('output_tokens', 0)} output"
 
 
+def progress_text(data: dict[str, Any], style: Style, width: int = 60) -> str:
+    """A ``step_progress`` event's report: ``3/8 (38%) · copying``, or ``42`` when the tool gives no total."""
+    progress, total = _number(data.get("progress")), _number(data.get("total"))
+    text = f"{progress:g}"
+    if total:
+        text += f"/{total:g} ({min(100, max(0, round(100 * progress / total)))}%)"
+    message = "".join(char for char in str(data.get("message") or "") if char.isprintable())
+    return text + (style.dot + shorten(message, width, style.ellipsis) if message.strip() else "")
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
 def tool_name(server: str | None, tool: str | None) -> str:
     return f"{server}.{tool}" if server and tool else tool or server or "?"

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from apps.agent_core.model import ModelTurn, RunEvent, RunKind, RunStatus
+from apps.agent_core.model import ModelTurn, RunEvent, RunKind, RunStatus, ToolProgress
 
 __all__ = [
     "ApprovalDecided",
@@ -35,6 +35,7 @@ __all__ = [
     "RunStarted",
     "StepFinished",
     "StepOutcomeStatus",
+    "StepProgress",
     "StepRecovered",
     "StepStarted",
     "decision_key",
@@ -103,6 +104,15 @@ class StepFinished(_Event):
     server: str | None = None
     """Set when the step never started (refused before the call), so the view can still name its tool."""
     tool: str | None = None
+
+
+class StepProgress(_Event, ToolProgress):
+    """What a running step's tool last reported of its progress. Journaled at most once a second per step,
+    and once more before the step finishes if it changed since (``runs/progress.py``); replay ignores it."""
+
+    type: Literal["step_progress"] = "step_progress"
+    step_id: str
+    attempt: int = 1
 
 
 class StepRecovered(_Event):
@@ -182,6 +192,7 @@ JournalEvent = Annotated[
     | ModelTurnRecorded
     | StepStarted
     | StepFinished
+    | StepProgress
     | StepRecovered
     | ApprovalRequested
     | ApprovalDecided

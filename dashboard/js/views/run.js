@@ -13,6 +13,7 @@ import {
   TERMINAL_STATUSES,
   emptyState,
   errorNotice,
+  isContentResult,
   isRowResult,
   jsonBlock,
   notice,
@@ -296,6 +297,7 @@ function stepCard({ step, terminal }) {
       statusBadge(status, label),
     ),
     timing.length > 0 && h("p", { class: "step__meta" }, timing.join(" · ")),
+    status === "running" && step.progress && progressView(step.progress),
     argsText === "{}"
       ? h("p", { class: "step__meta" }, "No arguments.")
       : h(
@@ -316,11 +318,33 @@ function stepCard({ step, terminal }) {
         "details",
         {
           dataset: { part: "result" },
-          open: isRowResult(step.result) || JSON.stringify(step.result).length <= OPEN_RESULT_CHARS,
+          open:
+            isRowResult(step.result) ||
+            isContentResult(step.result) ||
+            JSON.stringify(step.result).length <= OPEN_RESULT_CHARS,
         },
         h("summary", {}, resultSummary(step.result)),
         resultView(step.result),
       ),
+  );
+}
+
+/**
+ * A running step's last progress report (journaled at most once a second): a bar when the tool says
+ * where it will end (hidden from screen readers, which read the words), and "3/8 (38%) — message".
+ */
+function progressView({ progress, total, message }) {
+  const done = total > 0 ? Math.max(0, Math.min(progress, total)) : progress;
+  const counted =
+    total > 0
+      ? `${formatNumber(progress)}/${formatNumber(total)} (${Math.round((100 * done) / total)}%)`
+      : formatNumber(progress);
+  return h(
+    "div",
+    { class: "step__progress", dataset: { part: "progress" } },
+    // max before value: a <progress> clamps its value to the max it has when the value is set.
+    total > 0 && h("progress", { max: String(total), value: done, "aria-hidden": "true" }),
+    h("span", { class: "step__meta" }, message ? `${counted} — ${message}` : counted),
   );
 }
 

@@ -20,6 +20,7 @@ from apps.agent_core.runs.events import (
     RunResumed,
     RunStarted,
     StepFinished,
+    StepProgress,
     StepRecovered,
     StepStarted,
     read,
@@ -56,6 +57,8 @@ EVERY_KIND: list[JournalEvent] = [
     StepFinished(step_id="scale", status="succeeded", attempt=2, result={"rows": [[1, None, 2.5]]}, duration_ms=3.25),
     StepFinished(step_id="when_false", status="skipped", error="when was false: ${ inputs.go }"),
     StepFinished(step_id="bad", status="rejected", error="was rejected", server="custom", tool="replace_data"),
+    StepProgress(step_id="scale", attempt=2, progress=3, total=8.5, message="waiting for pods ✓"),
+    StepProgress(step_id="count", progress=0.25),
     StepRecovered(step_id="count", fallback_step_id="count_again"),
     ApprovalRequested(
         id="a1",

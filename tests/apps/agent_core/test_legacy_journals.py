@@ -58,6 +58,7 @@ def test_an_old_journal_shows_the_run_it_showed_then(name: str) -> None:
             assert view[field] == pytest.approx(expected[field], abs=50 if field == "duration_ms" else 0.05)
     for step in view["steps"]:
         assert step.pop("recovered_by") is None  # old journals never recorded which fallback stood in
+        assert step.pop("progress") is None  # nor progress: no tool reported any then
     assert {k: v for k, v in view.items() if k not in TIMES} == {k: v for k, v in expected.items() if k not in TIMES}
 
 
