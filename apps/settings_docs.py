@@ -21,6 +21,7 @@ from pydantic.fields import FieldInfo
 from apps.agent_core.settings import AgentCoreSettings
 from apps.common.settings import McpServerSettings, ServiceSettings, env_name
 from apps.mcp_aws.settings import AwsSettings
+from apps.mcp_bridge.settings import BridgeSettings
 from apps.mcp_custom.settings import CustomSettings
 from apps.mcp_database.settings import DatabaseSettings
 from apps.mcp_kubernetes.settings import KubernetesSettings
@@ -45,6 +46,7 @@ TABLES = (
     Table("mcp-database", DatabaseSettings, McpServerSettings),
     Table("mcp-custom", CustomSettings, McpServerSettings),
     Table("mcp-kubernetes", KubernetesSettings, McpServerSettings),
+    Table("mcp-bridge", BridgeSettings, McpServerSettings),
 )
 
 HEADER = "| variable | default | accepted | meaning |\n|---|---|---|---|"

@@ -17,6 +17,7 @@ from infra.alb_controller import AlbController, AlbControllerArgs  # noqa: E402
 from infra.app_roles import AppRoles, AppRolesArgs  # noqa: E402
 from infra.cluster import Cluster, ClusterArgs  # noqa: E402
 from infra.config import load_config  # noqa: E402
+from infra.extra_mcp_servers import ExtraMcpServers, ExtraMcpServersArgs  # noqa: E402
 from infra.iam import aws_context  # noqa: E402
 from infra.images import Images, ImagesArgs, build_context, content_tag  # noqa: E402
 from infra.ingress import load_balancer_cidrs  # noqa: E402
@@ -107,6 +108,19 @@ platform = Platform(
         monitoring=monitoring.release,
     ),
 )
+extra_mcp_servers = ExtraMcpServers(
+    f"{name}-extra-mcp",
+    ExtraMcpServersArgs(
+        servers=config.apps.extra_mcp_servers,
+        namespace=config.apps.namespace,
+        region=config.region,
+        service_cidr=config.cluster.service_ipv4_cidr,
+        cluster_name=cluster.cluster_name,
+        provider=cluster.provider,
+        platform=platform,
+        monitoring=monitoring.release,
+    ),
+)
 
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("publicSubnetIds", network.public_subnet_ids)
@@ -123,6 +137,7 @@ pulumi.export("serviceAccounts", {key: str(account) for key, account in config.a
 pulumi.export("dashboardUrl", platform.dashboard_url)
 pulumi.export("apiUrl", platform.api_url)
 pulumi.export("apiKey", platform.api_key)
+pulumi.export("extraMcpServers", extra_mcp_servers.urls)
 pulumi.export("ecrRepositoryUrls", images.repository_urls)
 pulumi.export("images", images.references)
 pulumi.export("imageTag", images.tag)

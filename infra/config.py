@@ -19,6 +19,7 @@ import pulumi
 from infra.bedrock_access import DEFAULT_MODEL_ID, BedrockAccessError, BedrockModelAccess, model_access
 from infra.cidr import CidrError, SubnetPlan, check_plan, compute_plan, parse_cidr
 from infra.config_reader import PROJECT, ConfigError, RawGetter, Reader
+from infra.extra_mcp_config import ExtraMcpServer, parse_extra_mcp_servers
 from infra.identities import K8S_ADMIN_NAMESPACE, AppServiceAccounts
 
 __all__ = ["PROJECT", "ConfigError", "PlatformConfig", "load_config", "parse_config"]
@@ -123,6 +124,8 @@ class AppsConfig:
     bedrock: BedrockModelAccess
     # Where k8s-mcp may scale deployments (AGENTIC_SCALABLE_NAMESPACES, and one Role in each).
     scalable_namespaces: tuple[str, ...]
+    # Stdio MCP servers deployed behind the bridge, beside the platform's own (infra/extra_mcp_config.py).
+    extra_mcp_servers: tuple[ExtraMcpServer, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,7 @@ def parse_config(get: RawGetter) -> PlatformConfig:
         network=(network := _network(r)),
         cluster=_cluster(r, network.vpc_cidr),
         karpenter=_karpenter(r),
-        apps=_apps(r, region),
+        apps=_apps(r, region, get),
         ingress=_ingress(r),
         state=StateConfig(deletion_protection=r.boolean("stateDeletionProtection", True)),
         monitoring=_monitoring(r),
@@ -315,7 +318,7 @@ def _karpenter(r: Reader) -> KarpenterConfig:
     )
 
 
-def _apps(r: Reader, region: str | None) -> AppsConfig:
+def _apps(r: Reader, region: str | None, get: RawGetter) -> AppsConfig:
     namespace = r.text("appsNamespace", "agentic", pattern=_DNS_LABEL, hint="expected a DNS-1123 label")
     if namespace == K8S_ADMIN_NAMESPACE or namespace.startswith("kube-"):
         r.fail("appsNamespace", f"{namespace!r} is reserved")
@@ -350,6 +353,7 @@ def _apps(r: Reader, region: str | None) -> AppsConfig:
         bedrock_model_id=model_id,
         bedrock=_bedrock_access(r, model_id, region, extra_model_arns),
         scalable_namespaces=scalable,
+        extra_mcp_servers=parse_extra_mcp_servers(get, r),
     )
 
 

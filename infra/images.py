@@ -34,6 +34,8 @@ DOCKERFILES = {
     "custom-mcp": "docker/custom-mcp.Dockerfile",
     "k8s-mcp": "docker/k8s-mcp.Dockerfile",
     "frontend": "docker/frontend.Dockerfile",
+    # No workload of its own: the base image of the extra MCP servers (infra/extra_mcp_servers.py).
+    "mcp-bridge": "docker/mcp-bridge.Dockerfile",
 }
 TAGGED_IMAGES_KEPT = 20
 

@@ -26,6 +26,7 @@ import pulumi_random as random
 
 from infra import manifests
 from infra.config import AppsConfig, IngressConfig
+from infra.extra_mcp_servers import extra_workload
 from infra.identities import K8S_ADMIN_NAMESPACE
 from infra.ingress import ingress_manifest, ingress_urls
 from infra.k8s_objects import create_object
@@ -87,6 +88,8 @@ class Platform(pulumi.ComponentResource):
         self._provider = args.provider
         apps_ns = args.apps.namespace
         everything = workloads(apps_ns)
+        # Deployed by ExtraMcpServers (infra/extra_mcp_servers.py); the agent core lists them in AGENTIC_MCP_SERVERS.
+        self._extras = tuple(extra_workload(server, apps_ns) for server in args.apps.extra_mcp_servers)
         by_name = {w.name: w for w in everything}
         base = [*args.cluster_ready]
 
@@ -188,7 +191,7 @@ class Platform(pulumi.ComponentResource):
             ),
             after,
         )
-        data = workload_environment(workload, everything, env)
+        data = workload_environment(workload, (*everything, *self._extras), env)
         config_hash = pulumi.Output.json_dumps(data).apply(_sha256)
         pod_needs: list[pulumi.Resource] = [*after, *secrets, args.ingress_controller]
         if data:

@@ -21,7 +21,8 @@ from apps.agent_core.api.middleware import JsonBodyLimit, SecurityHeaders
 from apps.agent_core.api.openapi import openapi_document
 from apps.agent_core.api.table import API_ROUTES
 from apps.agent_core.auth import ApiKeys
-from apps.agent_core.gateway.gateway import McpGateway, parse_mcp_servers
+from apps.agent_core.gateway.gateway import McpGateway
+from apps.agent_core.gateway.servers_file import configured_servers
 from apps.agent_core.metrics import AgentCoreMetrics
 from apps.agent_core.reasoning.base import Budget
 from apps.agent_core.reasoning.factory import create_reasoner
@@ -53,10 +54,10 @@ def default_replica_id() -> str:
 
 def create_app(settings: AgentCoreSettings) -> Starlette:
     """Build the agent core; raises ``ConfigurationError`` naming the variable when settings are unusable."""
-    try:
-        servers = parse_mcp_servers(settings.mcp_servers)
-    except ValueError as exc:
-        raise ConfigurationError(f"AGENTIC_MCP_SERVERS: {exc}") from None
+    token = settings.mcp_token.get_secret_value() if settings.mcp_token else None
+    # The file may name the internal token as ${AGENTIC_MCP_TOKEN}: the one these settings hold, however read.
+    environ = {**os.environ, **({"AGENTIC_MCP_TOKEN": token} if token else {})}
+    servers = configured_servers(settings.listed_mcp_servers(), settings.mcp_servers_file, environ)
     try:
         reasoner = create_reasoner(
             settings.reasoner_kind(),
@@ -76,9 +77,10 @@ def create_app(settings: AgentCoreSettings) -> Starlette:
     metrics = AgentCoreMetrics()
     gateway = McpGateway(
         servers,
-        token=settings.mcp_token.get_secret_value() if settings.mcp_token else None,
+        token=token,
         catalog_ttl_seconds=settings.catalog_ttl_seconds,
         call_timeout_seconds=settings.step_timeout_seconds,
+        max_call_seconds=settings.step_max_seconds,
         failure_threshold=settings.breaker_failures,
         reset_timeout_seconds=settings.breaker_reset_seconds,
     )
@@ -90,11 +92,11 @@ def create_app(settings: AgentCoreSettings) -> Starlette:
             require=frozenset(settings.require_approval),
             auto_approve=frozenset(settings.auto_approve),
             ttl_seconds=settings.approval_ttl_seconds,
+            servers={name: entry.approval for name, entry in servers.items() if not isinstance(entry, str)},
         ),
         limits=RunLimits(
             budget=Budget(max_turns=settings.max_turns, max_tokens=settings.max_run_tokens),
-            tool_timeout_seconds=settings.step_timeout_seconds,
-            max_result_bytes=settings.stored_result_bytes,
+            stored_result_bytes=settings.stored_result_bytes,
             max_resumes=settings.max_resumes,
         ),
         metrics=metrics,

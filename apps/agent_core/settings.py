@@ -25,9 +25,15 @@ class AgentCoreSettings(ServiceSettings):
     """What the agent core reads; the field docstrings are the README's configuration table (``make docs``)."""
 
     mcp_servers: str = LOCAL_MCP_SERVERS
-    """``name=url,…``: the MCP servers whose tools the agent core may call."""
+    """``name=url,…``: the platform's own MCP servers, whose tools the agent core may call. The default (the four
+    local servers) applies only when ``AGENTIC_MCP_SERVERS_FILE`` is not set either."""
+    mcp_servers_file: Path | None = None
+    """JSON or YAML ``{"mcpServers": {name: entry}}``, as MCP clients write it: further servers, remote (``url``,
+    ``headers``) or stdio (``command``, ``args``, ``env``, ``cwd``), values may use ``${NAME}``; each is sent only
+    the headers its entry names. A name also in ``AGENTIC_MCP_SERVERS`` is an error."""
     mcp_token: SecretStr | None = None
-    """Bearer token sent to the MCP servers, when they require one."""
+    """Bearer token sent to the ``AGENTIC_MCP_SERVERS`` servers, when they require one; never to the file's (an
+    entry may send it by naming ``${AGENTIC_MCP_TOKEN}`` in a header)."""
 
     reasoner: Literal["auto", "bedrock", "openai", "offline"] = "auto"
     """``auto``: Bedrock if a model id is set, else an OpenAI-compatible endpoint if set, else a local one
@@ -78,8 +84,14 @@ class AgentCoreSettings(ServiceSettings):
     auto_approve: CommaList = ()
     """``server.tool`` names approved without asking: only for trusted deployments."""
     step_timeout_seconds: float = Field(default=60.0, gt=0, le=900)
-    """How long a step waits for its tool call's answer, unless its workflow step sets ``timeout_seconds``; the
-    step then fails, naming the timeout. Not ``AGENTIC_TOOL_TIMEOUT_SECONDS``: that one is the MCP servers'."""
+    """How long a step waits for its tool call's answer, unless its workflow step sets ``timeout_seconds`` (or else
+    its server's entry in ``AGENTIC_MCP_SERVERS_FILE`` does); the step then fails, naming the timeout. A tool that
+    reports progress moves this deadline on with each report, up to ``AGENTIC_STEP_MAX_SECONDS``. Not
+    ``AGENTIC_TOOL_TIMEOUT_SECONDS``: that one is the MCP servers'."""
+    step_max_seconds: float = Field(default=900.0, gt=0, le=86_400)
+    """The hard limit on a step's tool call that keeps reporting progress: each report gives it the step's
+    timeout again from then, but never past this many seconds after it began (nor less than the step's own
+    timeout). A tool that reports no progress still fails at its timeout."""
     catalog_ttl_seconds: float = Field(default=60.0, ge=0, le=3600)
     """How long each server's tool list is cached before it is listed again; 0: before every use."""
     breaker_failures: int = Field(default=3, ge=1, le=100)
@@ -130,6 +142,12 @@ class AgentCoreSettings(ServiceSettings):
             for server, own in SERVER_ONLY_LIMITS.items()
             if env_name(server) in present and env_name(own) not in present
         ]
+
+    def listed_mcp_servers(self) -> str | None:
+        """``AGENTIC_MCP_SERVERS`` as set, or its default when the servers file is not set either; else ``None``."""
+        if "mcp_servers" in self.model_fields_set or self.mcp_servers_file is None:
+            return self.mcp_servers
+        return None
 
     def reasoner_kind(self) -> Literal["auto", "bedrock", "openai", "offline"]:
         """The configured kind; ``auto`` only when nothing is configured (the factory then looks for a local model)."""

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from infra.config import ConfigError
+from infra.images import DOCKERFILES
 from infra.karpenter import DRAIN_LIMIT, SPOT_SERVICE
 from infra.offline import ROOT_DIR, ProgramRun, Registration
 from tests.infra.support import (
@@ -298,7 +299,7 @@ def test_lifecycle_never_selects_untagged_images(program: ProgramRun) -> None:
     rule does not follow the index to them: such rules could expire a child of a tag in use. Only a count over
     tagged images is safe."""
     policies = program.of_type("aws:ecr/lifecyclePolicy:LifecyclePolicy")
-    assert len(policies) == 6
+    assert len(policies) == len(DOCKERFILES)
     for policy in policies:
         for rule in json.loads(policy.inputs["policy"])["rules"]:
             selection = rule["selection"]
@@ -312,7 +313,7 @@ def test_images_are_pushed_as_single_manifests(program: ProgramRun) -> None:
     default adds one (docs.docker.com/build/attestations/slsa-provenance, mode=min), making the push an index
     with an untagged attestation child. One platform and no exec: one manifest, nothing untagged."""
     images = program.of_type("docker-build:index:Image")
-    assert len(images) == 6
+    assert len(images) == len(DOCKERFILES)
     for image in images:
         assert image.inputs["platforms"] == ["linux/amd64"], image.name
         assert image.inputs.get("exec") is False, image.name

@@ -7,6 +7,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel
 
 from apps.agent_core.gateway.errors import FailureKind
+from apps.agent_core.gateway.progress import OnProgress
 from apps.agent_core.model import ToolCall, ToolOutcome, ToolSpec
 
 
@@ -15,11 +16,15 @@ class ServerStatus(BaseModel):
 
     server: str
     url: str
+    """Its /mcp URL, or for a stdio server its command line; a servers-file entry as written there (``${NAME}``
+    references not filled in), so no secret is shown."""
+    headers: list[str] = []
+    """The names of the headers sent to it (``Authorization``, say); their values are never shown."""
     reachable: bool
     """It answered MCP the last time it was asked (listing its tools, or the health probe)."""
     protocol_version: str | None = None
     """The MCP revision negotiated with it, e.g. ``2026-07-28`` or ``2025-11-25``; ``None`` until it is met."""
-    transport: Literal["streamable-http"] = "streamable-http"
+    transport: Literal["streamable-http", "stdio"] = "streamable-http"
     session: bool = False
     """It keeps a session (``Mcp-Session-Id``) for this client."""
     tools: int | None = None
@@ -57,12 +62,20 @@ class ToolGateway(Protocol):
         ...
 
     async def call(
-        self, call: ToolCall, *, timeout: float | None = None, idempotency_key: str | None = None
+        self,
+        call: ToolCall,
+        *,
+        timeout: float | None = None,
+        idempotency_key: str | None = None,
+        on_progress: OnProgress | None = None,
     ) -> ToolOutcome:
         """Call one tool. Never raises for tool or transport failures: they come back as ``ok=False``.
 
         ``idempotency_key`` is sent in the request's ``_meta`` (``IDEMPOTENCY_KEY_META``): the same key on
         a resent call lets a server that honours it answer without applying the call twice.
+
+        ``timeout`` is an idle timeout: each progress report of the tool moves it on, up to the gateway's
+        hard limit (``progress.py``), and is passed to ``on_progress``.
         """
         ...
 

@@ -41,9 +41,13 @@ def _redacted(url: str) -> str:
     return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{path}"
 
 
-def url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be an MCP endpoint, or ``None`` when it can."""
-    shown = repr(_redacted(url))
+def url_problem(url: str, *, shown: str | None = None, credentials: str = "set AGENTIC_MCP_TOKEN") -> str | None:
+    """Why ``url`` cannot be an MCP endpoint, or ``None`` when it can.
+
+    ``shown`` is how messages name it (the servers file's entries as written, variables not filled in);
+    ``credentials`` says where credentials go instead of the URL.
+    """
+    shown = repr(_redacted(shown if shown is not None else url))
     try:
         parts = urlsplit(url)
         _ = parts.port  # raises on a port that is not a number in range
@@ -55,7 +59,7 @@ def url_problem(url: str) -> str | None:
         return f"{shown} has no host"
     if parts.username is not None or parts.password is not None:
         # Credentials in a URL end up in logs and health reports; the token has its own setting.
-        return "the URL must not carry credentials: set AGENTIC_MCP_TOKEN instead"
+        return f"the URL must not carry credentials: {credentials} instead"
     if parts.query or parts.fragment:
         return "the URL must not have a query or fragment (they may carry secrets, and MCP needs neither)"
     return None

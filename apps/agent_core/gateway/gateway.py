@@ -15,17 +15,21 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
-from mcp_types import CallToolResult, RequestParamsMeta
+from mcp_types import RequestParamsMeta
 
 from apps.agent_core.gateway.base import IDEMPOTENCY_KEY_META, ServerHealth, ServerStatus
 from apps.agent_core.gateway.breaker import CircuitBreaker
 from apps.agent_core.gateway.catalog import ToolCatalog
 from apps.agent_core.gateway.config import SERVER_NAME, parse_mcp_servers, url_problem
+from apps.agent_core.gateway.content import result_text, step_result
 from apps.agent_core.gateway.errors import CircuitOpen, McpServerError, ServerRejected, ServerUnavailable
-from apps.agent_core.gateway.mcp_server_client import McpServerClient
+from apps.agent_core.gateway.mcp_server_client import CalledTool, McpServerClient
+from apps.agent_core.gateway.negotiation import Negotiated
+from apps.agent_core.gateway.progress import OnProgress
 from apps.agent_core.gateway.retry import CallRetryPolicy
+from apps.agent_core.gateway.servers_file import RemoteServer, ServerEntry
 from apps.agent_core.model import ToolCall, ToolOutcome, ToolSpec
 
 __all__ = ["McpGateway", "parse_mcp_servers"]
@@ -34,16 +38,54 @@ log = logging.getLogger(__name__)
 _UNKNOWN_TOOL = re.compile(r"unknown tool", re.IGNORECASE)
 
 
+class ServerClient(Protocol):
+    """What the gateway needs of one server's client: ``McpServerClient`` (Streamable HTTP) and
+    ``StdioServerClient`` (a child process) both are one."""
+
+    name: str
+    breaker: CircuitBreaker
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def negotiated(self) -> Negotiated | None: ...
+
+    async def list_tools(self, *, timeout: float) -> list[ToolSpec]: ...
+
+    async def call_tool(
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        *,
+        timeout: float,
+        max_seconds: float | None = None,
+        idempotent: bool = False,
+        meta: RequestParamsMeta | None = None,
+        on_progress: OnProgress | None = None,
+    ) -> CalledTool: ...
+
+    async def health(self, *, timeout: float) -> ServerHealth: ...
+
+    async def aclose(self) -> None: ...
+
+
 class McpGateway:
-    """Implements ``ToolGateway``; create it anywhere, use and close it on one event loop."""
+    """Implements ``ToolGateway``; create it anywhere, use and close it on one event loop.
+
+    ``servers`` maps each name to a bare URL (one of the platform's own servers, from ``AGENTIC_MCP_SERVERS``:
+    it is sent ``token`` as a bearer token) or to an entry of the servers file (sent only the headers it names,
+    started as a child process if it is a stdio entry; its ``timeout_seconds`` and ``tools`` apply here).
+    """
 
     def __init__(
         self,
-        servers: Mapping[str, str],
+        servers: Mapping[str, str | ServerEntry],
         *,
         token: str | None = None,
         catalog_ttl_seconds: float = 60.0,
         call_timeout_seconds: float = 30.0,
+        max_call_seconds: float = 900.0,
         list_timeout_seconds: float = 10.0,
         health_timeout_seconds: float = 2.0,
         connect_timeout_seconds: float = 2.0,
@@ -53,18 +95,23 @@ class McpGateway:
         max_connections_per_server: int = 32,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        for name, url in servers.items():
+        bearer = {"Authorization": f"Bearer {token}"} if token else {}
+        self._entries = {
+            name: RemoteServer(url=server, headers=bearer) if isinstance(server, str) else server
+            for name, server in servers.items()
+        }
+        for name, entry in self._entries.items():
             if not SERVER_NAME.fullmatch(name):
                 raise ValueError(f"server name {name!r} may use only a-z, 0-9, '_' and '-'")
-            if (problem := url_problem(url)) is not None:
+            if isinstance(entry, RemoteServer) and (problem := url_problem(entry.url, shown=entry.shown)):
                 raise ValueError(f"server {name!r}: {problem}")
         self._call_timeout = call_timeout_seconds
+        self._max_call_seconds = max_call_seconds
         self._health_timeout = health_timeout_seconds
         self._clients = {
-            name: McpServerClient(
+            name: _connect(
                 name,
-                url,
-                token=token,
+                entry,
                 breaker=CircuitBreaker(
                     failure_threshold=failure_threshold, reset_timeout=reset_timeout_seconds, clock=clock
                 ),
@@ -72,24 +119,40 @@ class McpGateway:
                 connect_timeout=connect_timeout_seconds,
                 max_connections=max_connections_per_server,
             )
-            for name, url in servers.items()
+            for name, entry in self._entries.items()
         }
         self._catalog = ToolCatalog(
-            {
-                name: functools.partial(client.list_tools, timeout=list_timeout_seconds)
-                for name, client in self._clients.items()
-            },
+            {name: functools.partial(self._list_tools, name, list_timeout_seconds) for name in self._clients},
             ttl_seconds=catalog_ttl_seconds,
             clock=clock,
         )
+        self._allow_list_warned: set[str] = set()
 
     @property
     def servers(self) -> dict[str, str]:
-        return {name: client.url for name, client in self._clients.items()}
+        return {name: entry.shown for name, entry in self._entries.items()}
 
-    def client(self, server: str) -> McpServerClient:
+    def client(self, server: str) -> ServerClient:
         """The client of one server (its breaker, its URL); ``KeyError`` for an unknown name."""
         return self._clients[server]
+
+    def call_timeout(self, server: str) -> float:
+        """How long a call of this server's tools waits when the caller names no timeout: the servers file's
+        ``timeout_seconds`` for it, else the gateway's own."""
+        entry = self._entries.get(server)
+        return entry.timeout_seconds if entry is not None and entry.timeout_seconds else self._call_timeout
+
+    async def _list_tools(self, server: str, timeout: float) -> list[ToolSpec]:
+        """The server's tools; with an allow-list (the servers file's ``tools``), only those it names."""
+        tools = await self._clients[server].list_tools(timeout=timeout)
+        allowed = self._entries[server].tools
+        if allowed is None:
+            return tools
+        missing = sorted(set(allowed) - {tool.name for tool in tools})
+        if missing and server not in self._allow_list_warned:
+            self._allow_list_warned.add(server)  # once: a misspelt name stays misspelt until the file changes
+            log.warning("the %s MCP server lists no tool named %s, allowed by the servers file", server, missing)
+        return [tool for tool in tools if tool.name in allowed]
 
     async def tools(self, *, refresh: bool = False) -> list[ToolSpec]:
         return await self._catalog.tools(refresh=refresh)
@@ -99,10 +162,13 @@ class McpGateway:
         for name, client in self._clients.items():
             failure = self._catalog.failure(name)
             negotiated = client.negotiated
+            entry = self._entries[name]
             statuses.append(
                 ServerStatus(
                     server=name,
-                    url=client.url,
+                    url=entry.shown,
+                    headers=_header_names(entry),
+                    transport=entry.transport,
                     reachable=failure is None and negotiated is not None,
                     protocol_version=negotiated.protocol_version if negotiated else None,
                     session=negotiated.session if negotiated else False,
@@ -114,7 +180,12 @@ class McpGateway:
         return statuses
 
     async def call(
-        self, call: ToolCall, *, timeout: float | None = None, idempotency_key: str | None = None
+        self,
+        call: ToolCall,
+        *,
+        timeout: float | None = None,
+        idempotency_key: str | None = None,
+        on_progress: OnProgress | None = None,
     ) -> ToolOutcome:
         started = time.perf_counter()
 
@@ -128,6 +199,14 @@ class McpGateway:
         if client is None:
             known = ", ".join(self._clients) or "none"
             return outcome(ok=False, error=f"unknown MCP server {call.server!r} (configured: {known})", attempts=0)
+        allowed = self._entries[call.server].tools
+        if allowed is not None and call.tool not in allowed:
+            return outcome(
+                ok=False,
+                error=f"unknown tool {call.server}.{call.tool}: not allowed by the servers file "
+                f"(allowed: {', '.join(allowed)})",
+                attempts=0,
+            )
         # Annotations decide whether a call that may have reached its tool can be resent. Only the cached
         # catalog is consulted, never loaded, so a call stays one request; unknown means not idempotent.
         spec = self._catalog.cached(call.server, call.tool)
@@ -135,9 +214,11 @@ class McpGateway:
             called = await client.call_tool(
                 call.tool,
                 call.arguments,
-                timeout=timeout if timeout is not None else self._call_timeout,
+                timeout=timeout if timeout is not None else self.call_timeout(call.server),
+                max_seconds=self._max_call_seconds,
                 idempotent=spec is not None and spec.idempotent,
                 meta=_idempotency_meta(idempotency_key),
+                on_progress=on_progress,
             )
         except McpServerError as error:
             unknown_tool = isinstance(error, ServerRejected) and error.unknown_tool
@@ -153,13 +234,18 @@ class McpGateway:
             if _UNKNOWN_TOOL.search(text):
                 self._catalog.invalidate(call.server)
             return outcome(ok=False, error=text or "the tool failed without a message", attempts=called.attempts)
-        value = result.structured_content if result.structured_content is not None else result_text(result)
-        return outcome(ok=True, result=value, attempts=called.attempts)
+        return outcome(ok=True, result=step_result(result), attempts=called.attempts)
 
     async def health(self) -> list[ServerHealth]:
         """Every server probed at once over MCP, with the tool count its last listing gave."""
         reports = await asyncio.gather(*(c.health(timeout=self._health_timeout) for c in self._clients.values()))
-        return [report.model_copy(update={"tools": self._catalog.count(report.server)}) for report in reports]
+        described = []
+        for report in reports:
+            # Each server as configured, whatever its client shows: header names only, a file entry as written.
+            entry = self._entries[report.server]
+            update = {"url": entry.shown, "headers": _header_names(entry), "transport": entry.transport}
+            described.append(report.model_copy(update={**update, "tools": self._catalog.count(report.server)}))
+        return described
 
     async def aclose(self) -> None:
         await asyncio.gather(*(client.aclose() for client in self._clients.values()))
@@ -173,17 +259,46 @@ class McpGateway:
         await self.aclose()
 
 
-def result_text(result: CallToolResult) -> str:
-    """The text content of a result; other content kinds are named, not inlined."""
-    parts: list[str] = []
-    for block in result.content:
-        text = getattr(block, "text", None)
-        parts.append(text if isinstance(text, str) else f"[{block.type} content]")
-    return "\n".join(parts)
-
-
 def _idempotency_meta(key: str | None) -> RequestParamsMeta | None:
     if not key:
         return None
     # An open map (extra_items=Any), which mypy cannot yet express for a key held in a constant.
     return cast(RequestParamsMeta, {IDEMPOTENCY_KEY_META: key})
+
+
+def _header_names(entry: ServerEntry) -> list[str]:
+    """What reports may say about a server's credentials: the names of its headers, never their values."""
+    return sorted(entry.headers) if isinstance(entry, RemoteServer) else []
+
+
+def _connect(
+    name: str,
+    entry: ServerEntry,
+    *,
+    breaker: CircuitBreaker,
+    retry: CallRetryPolicy | None,
+    connect_timeout: float,
+    max_connections: int,
+) -> ServerClient:
+    if isinstance(entry, RemoteServer):
+        return McpServerClient(
+            name,
+            entry.url,
+            headers=entry.headers,
+            breaker=breaker,
+            retry=retry,
+            connect_timeout=connect_timeout,
+            max_connections=max_connections,
+        )
+    # Imported only when a stdio server is configured: the child-process machinery stays out of the others.
+    from apps.agent_core.gateway.stdio_client import StdioServerClient
+
+    return StdioServerClient(
+        name,
+        command=entry.command,
+        args=list(entry.args),
+        env=dict(entry.env),
+        cwd=entry.cwd,
+        breaker=breaker,
+        retry=retry,
+    )

@@ -8,8 +8,9 @@ tool call is exactly one HTTP request on a pooled keep-alive connection. Servers
 get the ``initialize`` handshake and, if they keep sessions, a session, which is opened again once,
 transparently, when the server loses it: that request never reached a tool, so resending it is safe.
 
-Calls pass the server's circuit breaker, then the retry loop (``retry.py``); every failure comes
-out as an ``McpServerError`` (``errors.py``). If the SDK client dies anyway (an unexpected error in
+Calls pass the server's circuit breaker, then the retry loop (``retry.py``), all under one deadline
+that a tool's progress reports move on (``progress.py``); every failure comes out as an
+``McpServerError`` (``errors.py``). If the SDK client dies anyway (an unexpected error in
 its transport), the next request makes a new one on the same connection pool.
 """
 
@@ -20,7 +21,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -44,6 +45,7 @@ from apps.agent_core.gateway.errors import (
 )
 from apps.agent_core.gateway.mcp_session import HeldClient, open_held_client
 from apps.agent_core.gateway.negotiation import Negotiated, revision_refused, session_lost
+from apps.agent_core.gateway.progress import CallDeadline, DeadlinePassed, OnProgress
 from apps.agent_core.gateway.retry import CallRetryPolicy, may_retry, with_retries
 from apps.agent_core.gateway.transport import Exchange, ObservingTransport, observe, status_text
 from apps.agent_core.model import ToolSpec
@@ -82,7 +84,7 @@ class McpServerClient:
         name: str,
         url: str,
         *,
-        token: str | None = None,
+        headers: Mapping[str, str] | None = None,
         breaker: CircuitBreaker | None = None,
         retry: CallRetryPolicy | None = None,
         connect_timeout: float = 2.0,
@@ -104,8 +106,9 @@ class McpServerClient:
         inner = transport or httpx2.AsyncHTTPTransport(limits=limits, retries=0, trust_env=False)
         self._http = httpx2.AsyncClient(
             transport=ObservingTransport(inner, connect_timeout=connect_timeout),
-            headers={"authorization": f"Bearer {token}"} if token else None,
-            # No read timeout here: every request runs under its call's own deadline (anyio.fail_after).
+            # Sent on every request to this server only: each server gets its own credentials, never another's.
+            headers=dict(headers) if headers else None,
+            # No read timeout here: every request runs under its call's own deadline (progress.CallDeadline).
             timeout=httpx2.Timeout(connect=connect_timeout, read=None, write=30.0, pool=connect_timeout),
             # Service-to-service traffic: a proxy from the environment (meant for AWS) must not capture it,
             # and every request must pass the observing transport above.
@@ -123,7 +126,7 @@ class McpServerClient:
 
     async def list_tools(self, *, timeout: float) -> list[ToolSpec]:
         """Every tool the server lists (all pages); listing is always safe to retry."""
-        tools, _ = await self._request(self._list_all, timeout=timeout, idempotent=True)
+        tools, _ = await self._request(self._list_all, deadline=CallDeadline(timeout), idempotent=True)
         return [tool_spec(self.name, tool) for tool in tools]
 
     async def call_tool(
@@ -132,15 +135,22 @@ class McpServerClient:
         arguments: dict[str, Any],
         *,
         timeout: float,
+        max_seconds: float | None = None,
         idempotent: bool = False,
         meta: RequestParamsMeta | None = None,
+        on_progress: OnProgress | None = None,
     ) -> CalledTool:
-        """One ``tools/call``; ``idempotent`` (from the tool's annotations) allows retries that may resend it."""
+        """One ``tools/call``; ``idempotent`` (from the tool's annotations) allows retries that may resend it.
+
+        It carries a progress token: each progress report moves the ``timeout`` on, up to ``max_seconds``
+        after the call began (``progress.py``), and is passed to ``on_progress``.
+        """
+        deadline = CallDeadline(timeout, max_seconds, on_progress=on_progress)
 
         async def call(client: Client) -> CallToolResult:
-            return await client.call_tool(tool, arguments, meta=meta)
+            return await client.call_tool(tool, arguments, progress_callback=deadline.progress_callback, meta=meta)
 
-        result, attempts = await self._request(call, timeout=timeout, idempotent=idempotent)
+        result, attempts = await self._request(call, deadline=deadline, idempotent=idempotent)
         return CalledTool(result, attempts)
 
     async def health(self, *, timeout: float) -> ServerHealth:
@@ -195,7 +205,7 @@ class McpServerClient:
         raise ServerRejected(self.name, f"tools/list still had more pages after {_MAX_TOOL_PAGES}")
 
     async def _request(
-        self, operation: Callable[[Client], Awaitable[T]], *, timeout: float, idempotent: bool
+        self, operation: Callable[[Client], Awaitable[T]], *, deadline: CallDeadline, idempotent: bool
     ) -> tuple[T, int]:
         if self._closed:
             raise McpServerError(self.name, "the gateway is closed", attempts=0)
@@ -211,13 +221,17 @@ class McpServerClient:
             return may_retry(error, idempotent=idempotent) and self.breaker.state == "closed"
 
         try:
-            with anyio.fail_after(timeout):
+            with deadline.running():
                 result = await with_retries(
-                    attempt, policy=self.retry, retryable=retryable, deadline=time.monotonic() + timeout
+                    attempt,
+                    policy=self.retry,
+                    retryable=retryable,
+                    deadline=deadline.until,
+                    clock=anyio.current_time,
                 )
                 return result, attempts
-        except TimeoutError:
-            raise CallTimedOut(self.name, timeout, attempts=attempts) from None
+        except DeadlinePassed:
+            raise deadline.timed_out(self.name, attempts=attempts) from None
         except McpServerError as error:
             if not isinstance(error, CircuitOpen) and self.breaker.state == "open":
                 error.note = f"circuit open for {round(self.breaker.retry_after(), 1):g} s"

@@ -1,7 +1,7 @@
 """When a tool call needs a person's approval, what an approval is bound to, and how it is decided once.
 
-A call needs approval when its tool is annotated destructive (or the catalog does not know it
-and so cannot say otherwise) or is listed in ``AGENTIC_REQUIRE_APPROVAL``, unless it is listed in
+Whether a call needs approval is ``ApprovalPolicy``'s rule: the tool's annotations, its server's
+``approval`` mode in the servers file, and the tools named in ``AGENTIC_REQUIRE_APPROVAL`` and
 ``AGENTIC_AUTO_APPROVE``. An approval is bound to a hash of the exact server, tool and
 arguments, so approving one call can never approve a different one; it is single-use and expires.
 A run waits for the decision in ``ApprovalGate``; a person's decision is recorded by ``record_decision``.
@@ -14,11 +14,13 @@ import hashlib
 import json
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from apps.agent_core.gateway.servers_file import ApprovalMode
 from apps.agent_core.model import ToolCall, ToolSpec
 from apps.agent_core.projection import ApprovalView, RunView
 from apps.agent_core.runs.errors import ConflictError, GoneError
@@ -60,9 +62,20 @@ def arguments_hash(server: str, tool: str, arguments: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class ApprovalPolicy:
+    """Which calls wait for a person. The most specific setting decides:
+
+    1. a tool named in ``AGENTIC_AUTO_APPROVE`` (``auto_approve``) never asks; one named in
+       ``AGENTIC_REQUIRE_APPROVAL`` (``require``) always does (named in both, auto-approve wins);
+    2. else its server's ``approval`` mode from the servers file (``servers``): ``always`` asks for every
+       call of the server, ``never`` for none;
+    3. else (``annotations``, the default and the only mode of ``AGENTIC_MCP_SERVERS``' servers) a call
+       asks when its tool is annotated destructive, or is unknown to the catalog and so cannot say otherwise.
+    """
+
     require: frozenset[str]
     auto_approve: frozenset[str]
     ttl_seconds: int
+    servers: Mapping[str, ApprovalMode] = field(default_factory=dict)
 
     def needs_approval(self, server: str, tool: str, spec: ToolSpec | None) -> bool:
         qualified = f"{server}.{tool}"
@@ -70,6 +83,9 @@ class ApprovalPolicy:
             return False
         if qualified in self.require:
             return True
+        mode = self.servers.get(server, "annotations")
+        if mode != "annotations":
+            return mode == "always"
         return spec is None or (spec.destructive and not spec.read_only)
 
 

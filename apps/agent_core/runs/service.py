@@ -47,8 +47,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class RunLimits:
     budget: Budget
-    tool_timeout_seconds: float
-    max_result_bytes: int
+    stored_result_bytes: int
     max_resumes: int = 3
     """Takeovers without progress after which a run is failed rather than resumed again (``execution.py``)."""
 
@@ -163,8 +162,7 @@ class RunService:
                 catalog={(spec.server, spec.name): spec for spec in tools},
                 policy=self.policy,
                 metrics=self.metrics,
-                max_result_bytes=self.limits.max_result_bytes,
-                default_timeout=self.limits.tool_timeout_seconds,
+                stored_result_bytes=self.limits.stored_result_bytes,
                 control=control,
                 replay=replay,
             ),

@@ -2,7 +2,8 @@
 
 The intent (``step_started``, with the idempotency key the call carries) is journaled before the call
 and the outcome (``step_finished``) after it; a resumed run's ``Replay`` answers every step that has
-an outcome without calling anything (see ``replay.py``).
+an outcome without calling anything (see ``replay.py``). In between, the tool's progress reports are
+journaled as ``step_progress``, at most one a second (``progress.py``).
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from apps.agent_core.gateway.base import ToolGateway
+from apps.agent_core.gateway.content import human_size, shed_blobs, tool_content
 from apps.agent_core.metrics import AgentCoreMetrics
 from apps.agent_core.model import ToolCall, ToolOutcome, ToolSpec
 from apps.agent_core.runs.approvals import ApprovalGate, ApprovalPolicy
 from apps.agent_core.runs.events import StepFinished, StepOutcomeStatus, StepRecovered, StepStarted
 from apps.agent_core.runs.journal import RunJournal
 from apps.agent_core.runs.lease import RunCancelled, RunControl
+from apps.agent_core.runs.progress import ProgressJournal
 from apps.agent_core.runs.replay import Replay
 
 __all__ = ["RunCancelled", "StepExecutor", "idempotency_key", "stored_result"]
@@ -29,11 +32,21 @@ def idempotency_key(run_id: str, step_id: str, attempt: int) -> str:
 
 
 def stored_result(result: Any, max_bytes: int) -> Any:
-    """The result as journaled: whole when small, else a preview (the model still saw it whole)."""
+    """The result as journaled: whole when small (the model, if any, still saw it whole).
+
+    Content blocks over the limit lose their largest blobs' data, each block saying so, and keep the
+    rest; anything else over it, or still over it then, becomes a preview.
+    """
     text = json.dumps(result, default=str, ensure_ascii=False)
-    if len(text.encode()) <= max_bytes:
+    size = len(text.encode())
+    if size <= max_bytes:
         return result
-    return {"truncated": True, "size_bytes": len(text.encode()), "preview": text[: max_bytes // 2]}
+    if (content := tool_content(result)) is not None:
+        why = f"over the {human_size(max_bytes)} kept of a step's result (AGENTIC_STORED_RESULT_BYTES)"
+        shed = shed_blobs(content, size - max_bytes, why).dump()
+        if len(json.dumps(shed, ensure_ascii=False).encode()) <= max_bytes:
+            return shed
+    return {"truncated": True, "size_bytes": size, "preview": text[: max_bytes // 2]}
 
 
 @dataclass
@@ -45,8 +58,7 @@ class StepExecutor:
     catalog: dict[tuple[str, str], ToolSpec]
     policy: ApprovalPolicy
     metrics: AgentCoreMetrics
-    max_result_bytes: int
-    default_timeout: float
+    stored_result_bytes: int
     control: RunControl
     replay: Replay | None = None
 
@@ -80,7 +92,11 @@ class StepExecutor:
                 retry="outcome of the interrupted call unknown" if retry else None,
             )
         )
-        outcome = await self.gateway.call(call, timeout=timeout or self.default_timeout, idempotency_key=key)
+        # The timeout is an idle one: the tool's progress reports move it on (gateway/progress.py).
+        progress = ProgressJournal(self.journal, step_id, attempt)
+        outcome = await progress.around(
+            self.gateway.call(call, timeout=timeout, idempotency_key=key, on_progress=progress.report)
+        )
         self.metrics.tool_calls.labels(
             server=call.server, tool=call.tool, outcome="ok" if outcome.ok else "error"
         ).inc()
@@ -89,7 +105,7 @@ class StepExecutor:
                 step_id=step_id,
                 status="succeeded" if outcome.ok else "failed",
                 attempt=attempt,
-                result=stored_result(outcome.result, self.max_result_bytes) if outcome.ok else None,
+                result=stored_result(outcome.result, self.stored_result_bytes) if outcome.ok else None,
                 error=outcome.error,
                 duration_ms=round(outcome.duration_ms, 3),
             )

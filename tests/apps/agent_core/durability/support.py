@@ -59,9 +59,7 @@ def replicas(env: dict[str, str], names: list[str], logs: Path) -> Iterator[dict
         futures = {
             name: pool.submit(
                 stack.enter_context,
-                run_service(
-                    "apps.agent_core", {**env, "AGENTIC_REPLICA_ID": name}, log_path=logs / f"{name}.log"
-                ),
+                run_service("apps.agent_core", {**env, "AGENTIC_REPLICA_ID": name}, log_path=logs / f"{name}.log"),
             )
             for name in names
         }
