@@ -8,7 +8,6 @@ finds its lease gone and stops. Leases last 3 s here; replicas look for orphans 
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import uuid
 from collections.abc import Iterator
@@ -20,12 +19,12 @@ import pytest
 from apps.agent_core.model import EventType, RunEvent
 from apps.agent_core.runs.events import Recorded, read
 from apps.agent_core.runs.replay import Replay
-from apps.agent_core.store import open_store
 from tests.apps.agent_core.durability.support import (
     finished,
     replica_env,
     start,
     step_started,
+    stored_events,
     two_replicas,
     wait_until,
 )
@@ -78,17 +77,6 @@ def test_a_recorded_cancel_is_read_from_the_journal() -> None:
 def lab() -> Iterator[tuple[str, LabState]]:
     with run_lab_server() as served:
         yield served
-
-
-def stored_events(store_url: str, run_id: str) -> list[RunEvent]:
-    async def read() -> list[RunEvent]:
-        store = open_store(store_url)
-        try:
-            return await store.events(run_id)
-        finally:
-            await store.close()
-
-    return asyncio.run(read())
 
 
 def resumes(store_url: str, run_id: str) -> list[RunEvent]:
