@@ -70,7 +70,7 @@ class SandboxedDatabase:
         limits: WorkerLimits,
         *,
         workers: int = 2,
-        queue_limit: int = 32,
+        queue_limit: int = 256,
         queue_seconds: float = 5.0,
         on_replace: Callable[[ReplaceReason], None] | None = None,
     ) -> None:
