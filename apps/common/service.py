@@ -44,12 +44,14 @@ def serve(
     create_app: Callable[[SettingsT], Starlette],
     settings_class: type[SettingsT],
     check_bind: Callable[[str, Starlette], None] | None = None,
+    address: tuple[str, int] | None = None,
 ) -> None:
     """Parse flags, read settings, configure JSON logs, build the app and run it; bad configuration exits 2.
 
     ``check_bind(host, app)`` may refuse an address for this app by raising ``ConfigurationError``.
+    ``address`` (host, port) is given by a service that parses flags of its own (the bridge).
     """
-    host, port = parse_address(description)
+    host, port = address or parse_address(description)
     try:
         settings = load_settings(settings_class)
         configure_logging(settings.log_level)

@@ -8,15 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 
-import uvicorn
-
-from apps.common.logging import configure_logging
-from apps.common.service import DEFAULT_HOST, DEFAULT_PORT, GRACE_SECONDS, KEEP_ALIVE_SECONDS
-from apps.common.settings import ConfigurationError, load_settings
+from apps.common.service import DEFAULT_HOST, DEFAULT_PORT, serve
 from apps.mcp_bridge.server import create_app
 from apps.mcp_bridge.settings import BridgeSettings
 
@@ -50,23 +45,7 @@ def parse(argv: list[str]) -> tuple[str, int, dict[str, str]]:
 def main(argv: list[str]) -> None:
     host, port, overrides = parse(argv)
     os.environ.update(overrides)
-    try:
-        settings = load_settings(BridgeSettings)
-        configure_logging(settings.log_level)
-        app = create_app(settings)
-    except ConfigurationError as exc:
-        print(f"{DESCRIPTION}: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    logging.getLogger("apps.service").info("listening", extra={"url": f"http://{host}:{port}"})
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=GRACE_SECONDS,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-    )
+    serve(DESCRIPTION, create_app, BridgeSettings, address=(host, port))
 
 
 main(sys.argv[1:])
