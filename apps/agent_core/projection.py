@@ -131,7 +131,19 @@ class _Fold:
                 update={"status": "recovered", "recovered_by": event.fallback_step_id}
             )
         elif isinstance(event, ModelTurnRecorded):
-            self.turns.append(TurnView.model_validate({**event.turn().model_dump(), "at": at}))
+            # Field by field, not through dumps: a view of a long conversation folds many turns per request.
+            self.turns.append(
+                TurnView(
+                    index=event.index,
+                    model=event.model,
+                    text=event.text,
+                    tool_calls=[call.model_dump() for call in event.tool_calls],
+                    stop_reason=event.stop_reason,
+                    usage=event.usage,
+                    duration_ms=event.duration_ms,
+                    at=at,
+                )
+            )
             self.usage = self.usage.plus(event.usage)
         elif isinstance(event, ApprovalRequested):
             self._request_approval(event)

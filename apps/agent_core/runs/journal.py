@@ -81,11 +81,19 @@ class RunJournal:
         raise VersionConflict(f"run {self.run_id}: header kept changing under {_CONFLICT_RETRIES} attempts")
 
 
+JOURNAL_PAGE = 1000
+"""Events read per store call; a shorter page is the journal's end (the store's ``events`` contract)."""
+
+
 async def read_journal(store: RunStore, run_id: str, after: int = 0) -> list[Recorded]:
-    """Every event of a run after ``after``, in order and typed, read in the store's pages."""
+    """Every event of a run after ``after``, in order and typed, read in the store's pages.
+
+    A run's journal is read on every approval poll and view, so it stops at the first short page
+    rather than asking once more for an empty one: one store read for any journal under a page.
+    """
     events: list[Recorded] = []
     while True:
-        page = await store.events(run_id, after=events[-1].seq if events else after)
-        if not page:
-            return events
+        page = await store.events(run_id, after=events[-1].seq if events else after, limit=JOURNAL_PAGE)
         events.extend(read(stored) for stored in page)
+        if len(page) < JOURNAL_PAGE:
+            return events

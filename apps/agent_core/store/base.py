@@ -24,7 +24,8 @@ Contract every backend keeps (the shared test suite checks it on both):
 - ``expired_leases(now)`` returns runs in an active status (``ACTIVE_STATUSES``) whose lease expired
   before ``now`` or that have none, oldest lease first, at most ``limit``. It may read a little stale
   (DynamoDB's index): a caller takes a run over with ``update``, which fails on a stale version.
-- ``events(after=n)`` returns events with ``seq > n`` in order.
+- ``events(after=n)`` returns events with ``seq > n`` in order, at most ``limit``, and fewer only when
+  no later event exists (a short page is the end).
 - ``list`` returns headers newest first (``created_at`` then id), optionally of one status, in pages
   of at most ``limit`` with an opaque cursor for the next page (``None`` at the end).
 """

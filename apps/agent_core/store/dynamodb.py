@@ -278,7 +278,10 @@ class DynamoDBRunStore:
 
         def work() -> builtins.list[Item]:
             items: builtins.list[Item] = []
-            for _ in range(_MAX_QUERY_PAGES):
+            # Until the page is full or the run has no more events, never fewer (callers stop at a short
+            # page). Each DynamoDB page holds at least one item (an item is under its 1 MB page), so this
+            # ends within ``limit`` requests.
+            for _ in range(limit):
                 request["Limit"] = limit - len(items)
                 page = self._client.query(**request)
                 items.extend(page.get("Items", []))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from apps.agent_core.model import RunHeader, TokenUsage
+from apps.agent_core.model import RunEvent, RunHeader, TokenUsage
+from apps.agent_core.runs import journal as journal_module
 from apps.agent_core.runs.events import ModelTurnRecorded, RunStarted
-from apps.agent_core.runs.journal import RunJournal
+from apps.agent_core.runs.journal import RunJournal, read_journal
 from apps.agent_core.runs.notifier import RunNotifier
 from apps.agent_core.store.base import LeaseLost, RunStore
 from tests.apps.agent_core.store.helpers import leased
@@ -78,3 +79,29 @@ async def test_status_waiters_wake_on_status_changes_only(store: RunStore) -> No
     assert any_change.is_set() and not status.is_set()
     await journal.update(lambda _: {"status": "succeeded"})
     assert status.is_set()
+
+
+async def test_a_journal_is_read_to_its_end_with_no_read_past_a_short_page(
+    store: RunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Approval polls read the journal every few hundred ms: one store read each while it fits a page."""
+    header, journal = await _run(store, RunNotifier())
+    await journal.append(RunStarted(kind="task", reasoner="offline"))
+    for index in range(1, 7):
+        await journal.append(ModelTurnRecorded(index=index, stop_reason="end_turn"))
+    pages: list[int] = []
+    events = store.events
+
+    async def counted(run_id: str, *, after: int = 0, limit: int = 1000) -> list[RunEvent]:
+        page = await events(run_id, after=after, limit=limit)
+        pages.append(len(page))
+        return page
+
+    monkeypatch.setattr(store, "events", counted)
+    assert [event.seq for event in await read_journal(store, header.id)] == list(range(1, 8))
+    assert pages == [7]
+
+    pages.clear()
+    monkeypatch.setattr(journal_module, "JOURNAL_PAGE", 3)
+    assert [event.seq for event in await read_journal(store, header.id, after=1)] == list(range(2, 8))
+    assert pages == [3, 3, 0]
