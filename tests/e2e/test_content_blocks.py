@@ -1,7 +1,8 @@
 """A step result with an image, resource text and links, on the run page in real Chromium under the real CSP.
 
 An agent core of its own (in-process, serving the dashboard) over ``@modelcontextprotocol/server-everything``
-(tools/mcp-everything), whose ``get-tiny-image`` sends a 20x20 PNG. The page is held to what every e2e page
+(tools/mcp-everything), whose ``get-tiny-image`` sends a 20x20 PNG, and a server on the official Python SDK 1.x
+(tools/mcp-python-v1), whose ``gradient_image`` sends a 16x16 PNG it draws. The page is held to what every e2e page
 is (no CSP violation, no console error, no request to another origin); the rendering of blocks
 server-everything does not send (web links, refused URIs and types) is checked on the same page.
 """
@@ -18,7 +19,14 @@ from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import ARTIFACTS, Dashboard, open_dashboard
 from tests.support.agent_core import TERMINAL, CoreClient, run_agent_core
-from tests.support.third_party_mcp import EVERYTHING_ENTRY, INSTALL_HINT, ServerProcess, server_everything
+from tests.support.third_party_mcp import (
+    EVERYTHING_ENTRY,
+    INSTALL_HINT,
+    PYTHON_V1,
+    ServerProcess,
+    python_sdk_v1,
+    server_everything,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_IMAGE_SOURCE = EVERYTHING_ENTRY.parent / "tools" / "get-tiny-image.js"
@@ -40,15 +48,21 @@ def tiny_image() -> str:
 
 @pytest.fixture(scope="module")
 def core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CoreClient]:
-    assert EVERYTHING_ENTRY.exists(), INSTALL_HINT
+    assert EVERYTHING_ENTRY.exists() and PYTHON_V1.exists(), INSTALL_HINT
     logs = tmp_path_factory.mktemp("content-blocks")
     everything: ServerProcess = server_everything(logs / "everything.log")
-    everything.start()
+    pyv1 = python_sdk_v1(logs / "pyv1.log", logs / "pyv1-calls.txt", stateless=False)
+    started: list[ServerProcess] = []
     try:
-        with run_agent_core({"everything": everything.url}, logs, dashboard_dir=ROOT / "dashboard") as client:
+        for process in (everything, pyv1):
+            process.start()
+            started.append(process)
+        servers = {"everything": everything.url, "pyv1": pyv1.url}
+        with run_agent_core(servers, logs, dashboard_dir=ROOT / "dashboard") as client:
             yield client
     finally:
-        everything.stop()
+        for process in started:
+            process.stop()
 
 
 @pytest.fixture
@@ -81,6 +95,32 @@ def test_the_run_page_shows_the_image_inline_the_resource_text_and_the_links(pag
     expect(links.locator("a")).to_have_count(0)
     expect(links.first).to_contain_text("demo://resource/dynamic/blob/1")
     page.screenshot("content-blocks")
+
+
+def test_the_run_page_shows_the_python_sdk_v1_image_as_drawn(page: Dashboard, core: CoreClient) -> None:
+    workflow = {"name": "python_v1_image", "steps": [{"id": "image", "tool": "pyv1.gradient_image", "arguments": {}}]}
+    run = core.wait_for(core.start({"workflow": workflow}), TERMINAL, timeout=30)
+    assert run["status"] == "succeeded", run
+    page.open(f"/runs/{run['id']}")
+
+    image = page.page.locator('[data-step-id="image"] [data-block="image"] img')
+    expect(image).to_be_visible()
+    assert image.get_attribute("src") == f"data:image/png;base64,{run['steps'][0]['result']['content'][1]['data']}"
+    # Decoded by the browser: 16x16, the pixel at (x, y) being (16x, 16y, 128), as the server drew it.
+    drawn = image.evaluate(
+        """img => {
+            const canvas = document.createElement("canvas");
+            canvas.width = img.naturalWidth;
+            canvas.height = img.naturalHeight;
+            const context = canvas.getContext("2d");
+            context.drawImage(img, 0, 0);
+            return [img.naturalWidth, img.naturalHeight, Array.from(context.getImageData(3, 5, 1, 1).data)];
+        }"""
+    )
+    assert drawn == [16, 16, [48, 80, 128, 255]]
+    expect(page.page.locator('[data-step-id="image"] [data-block="text"]')).to_have_text(
+        "A 16x16 gradient: red grows to the right, green downwards."
+    )
 
 
 def render(page: Dashboard, result: dict[str, Any]) -> None:
