@@ -9,6 +9,8 @@ Commands::
     run --workflow FILE [-i KEY=VALUE]  a workflow document, JSON or YAML ('-' reads stdin)
     run --template ID [-i KEY=VALUE]    a built-in template (see 'templates')
         --no-wait                       print the run's id and exit 0
+        --wait                          keep watching while a step waits for approval (see below)
+        --yes                           approve each approval this run asks for, printing each
     runs [--status S] [--limit N]       recent runs: id, status, kind, age, title
     show ID [--follow]                  one run in full; --follow watches it like 'run'
     approve ID [--reject] [--reason TEXT] [--approval-id A] [--yes]
@@ -28,7 +30,9 @@ rejected, ↷ skipped, ⏸ waiting for approval) with its duration and a short r
 one line each. Piped or redirected: the same as plain lines, plus a line per started step. A step that
 needs approval prints its tool, its exact arguments and the ``approve`` command, and watching goes on until
 the run ends, the approval lapses, or Ctrl-C (the run continues on the server; ``show ID --follow``
-picks it up again). At the end: the final answer, token usage and status.
+picks it up again) — except that ``run`` with no terminal on stdin exits 4 at once (after printing what
+waits and how to approve or reject it) unless ``--wait`` is given, and ``run --yes`` approves each of the
+run's own approvals, bound to the arguments printed. At the end: the final answer, token usage and status.
 
 ``--json``: stdout holds exactly one JSON document. For ``run`` and ``show --follow`` it is the final run
 view (``GET /api/runs/{id}``) printed when watching ends — the events themselves are not printed, and
@@ -46,8 +50,8 @@ Exit codes (``exit_codes``)::
          without --yes when stdin is not a terminal, or the API refused the request as given (400, 404,
          409, 410, 422 — each problem it listed is printed)
     3    the run was cancelled
-    4    the run waits for approval and the command stopped waiting (Ctrl-C, the approval lapsed with no
-         decision recorded, or 'no' at approve's confirmation)
+    4    the run waits for approval and the command stopped waiting ('run' with no terminal on stdin and
+         no --wait, Ctrl-C, the approval lapsed with no decision recorded, or 'no' at approve's confirmation)
     5    cannot reach the platform (refused, timeout, not the API, 5xx) or authentication failed (401: no
          key or an unknown key; 403: the key lacks the role) — the message says which
     130  Ctrl-C while the run was still running; 141 the output pipe was closed

@@ -11,8 +11,9 @@ code    meaning
 2       usage or validation error: bad flags, an unreadable workflow file, the API refused the
         request as given (400, 404, 409, 410, 422 — every problem it listed is printed)
 3       the run was cancelled
-4       the run is waiting for approval and the command stopped waiting (Ctrl-C, the approval
-        passed its expiry with no decision recorded, or 'no' at approve's confirmation)
+4       the run is waiting for approval and the command stopped waiting: ``run`` with no terminal on
+        stdin (unless ``--wait``), Ctrl-C, the approval passed its expiry with no decision recorded,
+        or 'no' at approve's confirmation
 5       the platform cannot be reached, timed out, answered 5xx or not as the API does, or refused
         the API key (401: missing or unknown key; 403: the key lacks the role)
 130     Ctrl-C while the run was still running: it goes on on the server
@@ -46,9 +47,11 @@ exit codes:
        planned, or it hit its budget); health found the platform degraded; a verify check failed
   2    usage or validation error (bad flags, unreadable file, 400/404/409/410/422 from the API)
   3    the run was cancelled
-  4    the run waits for approval and the command stopped waiting (Ctrl-C, approval lapsed, 'no' at approve)
+  4    the run waits for approval and the command stopped waiting (run with no terminal on stdin and no
+       --wait, Ctrl-C, approval lapsed, 'no' at approve)
   5    cannot reach the platform, 5xx, or the API key was refused (401/403)
   130  Ctrl-C while the run was still running (it goes on on the server)
+  141  the output pipe was closed (| head)
 
 --json: one JSON document on stdout. For run and show --follow, the final run view once watching ends
 (events are not printed; approval requests go to stderr); for errors, {"error", "message", "problems"}.

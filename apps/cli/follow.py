@@ -1,8 +1,9 @@
 """Watching a run live until it ends, a person must approve something and stops us, or Ctrl-C.
 
-Shared by ``run`` and ``show --follow``. The exit code is the run's outcome (``exit_codes``): while a
-step waits for approval we keep waiting — the approval may come from another terminal or the dashboard
-— and stop only when the run ends, the approval lapses with no decision recorded, or on Ctrl-C.
+Shared by ``run`` and ``show --follow``. The exit code is the run's outcome (``exit_codes``). What
+happens while a step waits for approval is the caller's choice (``waiting.OnApproval``): keep waiting —
+the approval may come from another terminal or the dashboard — until the run ends, the approval lapses
+with no decision recorded, or Ctrl-C; stop at once with exit 4; or approve it (``run --yes``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from apps.cli.narration import Line, RunNarrator
 from apps.cli.progress import make_progress
 from apps.cli.stream import follow_events
 from apps.cli.views import outcome_lines
+from apps.cli.waiting import OnApproval, approve, stop_waiting
 
 EXPIRY_GRACE_SECONDS = 30.0
 """The server records an expiry itself within a second; this much later, nobody is recording it."""
@@ -26,10 +28,12 @@ class _ApprovalLapsed(Exception):
     pass
 
 
-def follow_run(ctx: Context, run_id: str) -> int:
+def follow_run(ctx: Context, run_id: str, on_approval: OnApproval = "wait") -> int:
     out = ctx.out
-    narrator = RunNarrator(run_id, out.style, ctx.cli, show_starts=not out.is_tty)
+    approving = on_approval == "approve"
+    narrator = RunNarrator(run_id, out.style, ctx.cli, show_starts=not out.is_tty, approving=approving)
     progress = make_progress(out)
+    asked: set[str] = set()  # approvals already decided here: once each, whatever a reconnect repeats
 
     def check_expiry() -> None:
         if narrator.awaiting_approval and all(
@@ -46,6 +50,16 @@ def follow_run(ctx: Context, run_id: str) -> int:
         for event in follow_events(ctx.platform, run_id, on_line=check_expiry, on_reconnect=reconnecting):
             lines = narrator.apply(event)
             progress.show(lines, narrator.status())
+            if not narrator.awaiting_approval:
+                continue
+            if on_approval == "stop":
+                progress.close()
+                return stop_waiting(ctx, run_id, list(narrator.pending.values()))
+            if approving:
+                for approval_id, approval in list(narrator.pending.items()):
+                    if approval_id not in asked:
+                        asked.add(approval_id)
+                        progress.show(approve(ctx, run_id, approval), narrator.status())
     except KeyboardInterrupt:
         progress.close()
         return _stopped(ctx, run_id, narrator.awaiting_approval, "Stopped watching")

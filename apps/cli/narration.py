@@ -54,6 +54,8 @@ class RunNarrator:
     """The command prefix to quote in hints, e.g. ``python -m apps.cli --url http://host:8080``."""
     show_starts: bool = True
     """A line per started step and per progress report: on a terminal the status line shows them instead."""
+    approving: bool = False
+    """``run --yes``: requests say they are being approved instead of how to approve them."""
     last_seq: int = 0
     started_at: float | None = None
     running: dict[str, tuple[str, float]] = field(default_factory=dict)
@@ -79,6 +81,8 @@ class RunNarrator:
         if self.pending:
             approval = next(iter(self.pending.values()))
             tool = tool_name(approval.get("server"), approval.get("tool"))
+            if self.approving:
+                return Status(f"approving {tool} (--yes)")
             return Status(
                 f"waiting for approval of {tool} ({self.cli} approve {self.run_id})",
                 expires_at=float(approval.get("expires_at") or 0) or None,
@@ -168,12 +172,18 @@ class RunNarrator:
         tool = tool_name(data.get("server"), data.get("tool"))
         arguments = json.dumps(data.get("arguments") or {}, indent=2, ensure_ascii=False, sort_keys=True)
         expires = float(data.get("expires_at") or 0)
+        if self.approving:
+            how = ["  approving it with these arguments (--yes)"]
+        else:
+            how = [
+                f"  approve: {self.cli} approve {self.run_id}",
+                f'  reject:  {self.cli} approve {self.run_id} --reject --reason "why"',
+            ]
         lines = [
             f"{self._mark('pause', 'yellow')} step {data.get('step_id')} needs approval to call {tool} with:",
             *(f"    {line}" for line in arguments.splitlines()),
             f"  approval {approval_id}, expires in {until(expires)}",
-            f"  approve: {self.cli} approve {self.run_id}",
-            f'  reject:  {self.cli} approve {self.run_id} --reject --reason "why"',
+            *how,
         ]
         return [Line(line, notice=True) for line in lines]
 

@@ -38,8 +38,9 @@ def add_parsers(subparsers: Any, common: list[argparse.ArgumentParser], **kwargs
         parents=common,
         help="one run: steps, approvals, final answer, errors",
         description=(
-            "Show one run. With --follow, watch it live like 'run' does (from its first event) and exit with "
-            "its outcome; without, exit 0 whenever the run could be shown. With --json: the run view."
+            "Show one run. With --follow, watch it live like 'run --wait' does (from its first event, waiting "
+            "through approvals) and exit with its outcome; without, exit 0 whenever the run could be shown. "
+            "With --json: the run view."
         ),
         **kwargs,
     )

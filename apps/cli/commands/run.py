@@ -1,4 +1,9 @@
-"""``run``: start a task, a workflow file or a built-in template, then watch it (or not: ``--no-wait``)."""
+"""``run``: start a task, a workflow file or a built-in template, then watch it (or not: ``--no-wait``).
+
+A step that needs approval: on a terminal, watching goes on while a person decides (here, in another
+terminal or on the dashboard); with no terminal on stdin ``run`` says what waits and exits 4 at once,
+unless ``--wait``; ``--yes`` approves each approval this run asks for (``apps.cli.waiting``).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from apps.cli import exit_codes
 from apps.cli.context import Context
 from apps.cli.errors import UsageError
 from apps.cli.follow import follow_run
+from apps.cli.waiting import OnApproval
 
 MAX_WORKFLOW_BYTES = 1_000_000
 
@@ -40,7 +46,21 @@ def add_parsers(subparsers: Any, common: list[argparse.ArgumentParser], **kwargs
         metavar="KEY=VALUE",
         help="a workflow input; repeatable. VALUE is read as JSON when it parses (3, true, [1]), else as text",
     )
-    parser.add_argument("--no-wait", action="store_true", help="print the run's id and exit 0 without watching")
+    waiting = parser.add_mutually_exclusive_group()
+    waiting.add_argument(
+        "--no-wait", action="store_true", help="print the run's id and how to follow it, exit 0 without watching"
+    )
+    waiting.add_argument(
+        "--wait",
+        action="store_true",
+        help="keep watching while a step waits for approval, even with no terminal on stdin (which exits 4)",
+    )
+    parser.add_argument(
+        "--yes",
+        "-y",
+        action="store_true",
+        help="approve every approval this run asks for, each printed with its tool and exact arguments",
+    )
     parser.set_defaults(handler=run_command)
 
 
@@ -104,7 +124,16 @@ def request_body(ctx: Context, args: argparse.Namespace) -> dict[str, Any]:
     return body
 
 
+def on_approval(ctx: Context, args: argparse.Namespace) -> OnApproval:
+    if args.yes:
+        return "approve"
+    # Without a terminal nobody here can answer, and a script must not block on a decision.
+    return "wait" if args.wait or ctx.out.stdin_is_tty else "stop"
+
+
 def run_command(ctx: Context, args: argparse.Namespace) -> int:
+    if args.yes and args.no_wait:
+        raise UsageError("--yes approves while watching the run; --no-wait does not watch it")
     accepted = ctx.platform.post("/api/runs", request_body(ctx, args))
     run_id = str(accepted["id"])
     if args.no_wait:
@@ -116,4 +145,4 @@ def run_command(ctx: Context, args: argparse.Namespace) -> int:
         return exit_codes.OK
     if not ctx.out.json_mode:
         ctx.out.say(f"Started run {run_id}")
-    return follow_run(ctx, run_id)
+    return follow_run(ctx, run_id, on_approval(ctx, args))

@@ -11,10 +11,8 @@ from tests.apps.cli.conftest import Background, run_cli, write
 from tests.support.agent_core import CoreClient
 from tests.support.lab_server import LabState
 
-SCALE = {
-    "name": "scale_web",
-    "steps": [{"id": "scale", "tool": "lab.scale", "arguments": {"target": "web", "replicas": 3}}],
-}
+SCALE_ARGUMENTS = {"target": "web", "replicas": 3}
+SCALE = {"name": "scale_web", "steps": [{"id": "scale", "tool": "lab.scale", "arguments": SCALE_ARGUMENTS}]}
 SLOW = {
     "name": "slow",
     "steps": [
@@ -55,17 +53,23 @@ def test_approve_yes_lets_a_waiting_run_finish(core: CoreClient, lab: tuple[str,
     assert again.returncode == 2 and "no pending approval" in again.stderr
 
 
-def test_a_watching_run_shows_the_approval_and_finishes_once_approved(
+def test_run_wait_keeps_watching_without_a_terminal_until_approved_elsewhere(
     core: CoreClient, tmp_path: Path, background: Callable[..., Background]
 ) -> None:
-    watched = background("run", "-w", write(tmp_path / "scale.json", json.dumps(SCALE)))
+    # stdin is /dev/null: without --wait this run would exit 4 at the approval (test_waiting_for_approval.py).
+    watched = background("run", "-w", write(tmp_path / "scale.json", json.dumps(SCALE)), "--wait")
     run_id = started_id(watched)
     watched.wait_for_line("needs approval to call lab.scale")
     watched.wait_for_line('"replicas": 3')
     hint = watched.wait_for_line("approve: ")
     assert hint.strip() == f"approve: python -m apps.cli approve {run_id}"
+    assert watched.process.poll() is None, "still watching"
 
-    assert run_cli("approve", run_id, "--yes", url=core.url).returncode == 0
+    # Someone else approves, through the API as the dashboard does.
+    decided = core.http.post(
+        f"/api/runs/{run_id}/approvals", json={"decision": "approve", "arguments": SCALE_ARGUMENTS}
+    )
+    assert decided.status_code == 200, decided.text
     code, stdout, stderr = watched.finish()
     assert code == 0, stdout + stderr
     assert "✓ lab.scale approved by local" in stdout
@@ -75,7 +79,7 @@ def test_a_watching_run_shows_the_approval_and_finishes_once_approved(
 def test_ctrl_c_while_waiting_for_approval_exits_4_and_the_run_goes_on(
     core: CoreClient, tmp_path: Path, background: Callable[..., Background]
 ) -> None:
-    watched = background("run", "-w", write(tmp_path / "scale.json", json.dumps(SCALE)))
+    watched = background("run", "-w", write(tmp_path / "scale.json", json.dumps(SCALE)), "--wait")
     run_id = started_id(watched)
     watched.wait_for_line("approve: ")
     watched.process.send_signal(signal.SIGINT)

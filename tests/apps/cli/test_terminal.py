@@ -9,6 +9,7 @@ import re
 import select
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -105,6 +106,38 @@ def test_approve_asks_on_a_terminal_and_does_only_what_was_confirmed(core: CoreC
     assert code == 0, screen
     assert "Approved lab.scale" in screen
     assert core.wait_for(run_id, {"succeeded", "failed"})["status"] == "succeeded"
+
+
+def approve_when_waiting(core: CoreClient, title: str, timeout: float = 15.0) -> threading.Thread:
+    """In the background, approve the run called ``title`` once it waits: a person elsewhere, via the API."""
+
+    def approve() -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            waiting = core.http.get("/api/runs", params={"status": "awaiting_approval"}).json()["runs"]
+            for run in waiting:
+                if run["title"] == title:
+                    [approval] = core.run(run["id"])["approvals"]
+                    body = {"decision": "approve", "arguments_hash": approval["arguments_hash"]}
+                    core.http.post(f"/api/runs/{run['id']}/approvals", json=body)
+                    return
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=approve, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_run_on_a_terminal_keeps_waiting_while_someone_approves(core: CoreClient, tmp_path: Path) -> None:
+    workflow = {**SCALE, "name": "watched_on_a_terminal"}
+    path = write(tmp_path / "scale.json", json.dumps(workflow))
+    approver = approve_when_waiting(core, "watched_on_a_terminal")
+    # stdin on the terminal too (answer=""): a person is there, so run does not exit 4 at the approval.
+    code, screen = run_on_a_terminal(["run", "-w", path], cli_env(core.url), answer="")
+    approver.join(timeout=1)
+    assert code == 0, screen
+    assert "needs approval to call lab.scale" in screen and "approve: python -m apps.cli approve" in screen
+    assert "lab.scale approved by local" in screen and "Not waiting for a decision" not in screen
 
 
 def test_approval_requests_say_what_and_how_in_ascii_too() -> None:
