@@ -182,3 +182,23 @@ def test_live_view_resumes_the_stream_with_last_event_id(dashboard: Dashboard, p
     approval.get_by_role("button", name="Reject").click()
     expect(page.locator("#run-status")).to_contain_text("failed")
     expect(page.locator('[data-step-id="wait"]')).to_have_attribute("data-status", "rejected")
+
+
+def test_the_approval_notice_follows_the_step_it_approved(dashboard: Dashboard, platform: Platform) -> None:
+    # The fake cluster answers slowly, so the approved step is seen running before it ends.
+    run_id = platform.start_run({"workflow": platform.scale_workflow("approve_here", replicas=platform.replicas)})
+    page = dashboard.page
+    dashboard.open(f"/runs/{run_id}")
+    step = page.locator('[data-step-id="call"]')
+    expect(step).to_have_attribute("data-status", "awaiting_approval")
+    platform.kube.state.delay_seconds = 1.0
+    try:
+        page.locator(".approval").get_by_role("button", name="Approve").click()
+        expect(step).to_have_attribute("data-status", "running")
+        expect(page.get_by_text("Approved: the step runs now.")).to_be_visible()
+    finally:
+        platform.kube.state.delay_seconds = 0.0
+    expect(step).to_have_attribute("data-status", "succeeded")
+    expect(page.locator("#run-status")).to_contain_text("succeeded")
+    expect(page.get_by_text("Approved: the step runs now.")).to_have_count(0)
+    expect(page.get_by_text("Approved: step call ran and succeeded.")).to_be_visible()

@@ -1,6 +1,8 @@
 """What the offline planner writes back: the key facts of each result, in a line, without a model.
 
-Results are data, not instructions, so they are only ever quoted (cut short), never acted on.
+Results are data, not instructions, so they are only ever quoted (cut short), never acted on. Text is cut in
+its middle, not at its end: the platform's servers end an error with what to do about it ("… or AWS credentials
+in its environment.", "Nothing was changed."), and a value's end often tells it apart (an id, a query's LIMIT).
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from apps.agent_core.clipping import clip_middle
 from apps.agent_core.gateway.content import ToolContent, block_text, tool_content
 
 __all__ = ["MAX_ANSWER_CHARS", "call_text", "clip", "describe_value", "model_hint"]
@@ -29,8 +32,8 @@ def model_hint() -> str:
 
 
 def clip(value: Any, limit: int = _MAX_VALUE_CHARS) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """``value`` as text of at most ``limit`` characters; a longer one keeps its start and its end."""
+    return clip_middle(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str), limit)
 
 
 def _label(item: Any) -> str:

@@ -17,6 +17,11 @@ from the reasoning's result and the last outcome of every tool call it made. A t
 Otherwise it ``succeeded``, a model that answered without calling any tool included. A failed run
 keeps its final answer, which is still shown, with a last paragraph listing each step that failed
 and its error; ``error`` says why, naming the calls.
+
+The paragraph gives each error whole up to a bound no error of the platform's servers reaches, and past it
+keeps the start and the end: those servers end an error with what to do (set a variable, grant a permission,
+"Nothing was changed."), which a cut at the end would lose. ``error`` is one line that names the calls, so
+there each error is only its start.
 """
 
 from __future__ import annotations
@@ -28,14 +33,16 @@ from pydantic import BaseModel, ConfigDict
 
 from apps.agent_core.model import ToolCall, ToolOutcome
 from apps.agent_core.reasoning.base import ReasoningResult
+from apps.agent_core.reasoning.offline_answer import clip
 
 __all__ = ["BUDGET_STOP_REASONS", "TaskEnding", "TurnCalls", "task_outcome"]
 
 BUDGET_STOP_REASONS = frozenset({"max_turns", "max_tokens"})
 _ERROR_CHARS = 120
 """Per call in ``error``, which names every failed call in one line."""
-_STEP_ERROR_CHARS = 400
-"""Per step in the answer's last paragraph, where there is room to read more."""
+_STEP_ERROR_CHARS = 1_000
+"""Per step in the answer's last paragraph, where there is room to read it all: the longest errors the
+platform's servers write, an AWS message (cut at 500) inside a sentence of advice, stay under this."""
 
 TurnCalls = Sequence[tuple[str, ToolCall, ToolOutcome]]
 """The calls of one reasoner turn, in order: (step id, the call, its last outcome)."""
@@ -72,7 +79,7 @@ def task_outcome(result: ReasoningResult, turns: Sequence[TurnCalls]) -> TaskEnd
     answer = result.final_answer
     if failed:
         steps = "\n".join(
-            f"- {step_id} {_name(call)}: {_clip(_own_error(call, outcome), _STEP_ERROR_CHARS)}"
+            f"- {step_id} {_name(call)}: {clip(' '.join(_own_error(call, outcome).split()), _STEP_ERROR_CHARS)}"
             for step_id, call, outcome in failed
         )
         answer = f"{answer.rstrip()}\n\nSteps that failed:\n{steps}"

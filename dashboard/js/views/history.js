@@ -25,12 +25,13 @@ function render(root, _params, signal) {
   const text = h("input", { type: "search", id: textId, autocomplete: "off", placeholder: "e.g. weather" });
   const summary = h("p", { class: "muted", "aria-live": "polite" });
   const body = h("tbody");
+  // No scroller of its own: the page scrolls. Below 48rem each row is a card of labelled fields (styles.css).
   const table = h(
     "div",
-    { class: "table-scroll", tabindex: "0", role: "region", "aria-label": "Runs" },
+    { class: "run-list" },
     h(
       "table",
-      {},
+      { class: "run-table", "aria-label": "Runs" },
       h(
         "thead",
         {},
@@ -132,9 +133,14 @@ function runRow(run) {
       h("a", { href: `#/runs/${run.id}` }, run.title || run.id),
       h("div", { class: "step__meta mono" }, `${run.kind} · ${run.id}`),
     ),
-    h("td", { class: "nowrap" }, statusBadge(run.status)),
-    h("td", { class: "nowrap" }, formatTime(run.created_at)),
-    h("td", { class: "number nowrap" }, duration === null ? "—" : formatDuration(duration)),
-    h("td", { class: "number" }, formatNumber(tokens)),
+    // data-label names the field where a row is shown as a card, its column header out of sight.
+    h("td", { dataset: { label: "Status" } }, statusBadge(run.status)),
+    h("td", { dataset: { label: "Started" } }, formatTime(run.created_at)),
+    h(
+      "td",
+      { class: "number nowrap", dataset: { label: "Duration" } },
+      duration === null ? "—" : formatDuration(duration),
+    ),
+    h("td", { class: "number", dataset: { label: "Tokens" } }, formatNumber(tokens)),
   );
 }

@@ -37,6 +37,7 @@ async function render(root, { id }, signal) {
   const facts = h("dl", { class: "facts" });
   const actions = h("div", { class: "actions" });
   const messages = h("div", { "aria-live": "polite" });
+  const decision = h("div", { "aria-live": "polite" });
   const approvals = h("div", { class: "stack" });
   const approvalsSection = h("section", { class: "section", "aria-label": "Approvals", hidden: true }, approvals);
   const outcome = h("div");
@@ -54,6 +55,7 @@ async function render(root, { id }, signal) {
       live,
     ),
     messages,
+    decision,
     approvalsSection,
     outcome,
     h("section", { class: "section" }, h("h2", {}, "Steps"), stepsEmpty, steps),
@@ -68,6 +70,13 @@ async function render(root, { id }, signal) {
     return;
   }
 
+  // The last decision made on this page: its notice follows what became of the step at every update.
+  let decided = null;
+  const tellDecision = () => {
+    const told = decided && decisionNotice(decided, view);
+    // Rebuilt only when it says something new, so a screen reader hears it once.
+    if ((told?.textContent ?? "") !== decision.textContent) replaceChildren(decision, told);
+  };
   const show = (next) => {
     // A decision's answer can arrive after a newer refresh: never step back in the run's history.
     if (next.last_event_id < view.last_event_id) return;
@@ -78,18 +87,14 @@ async function render(root, { id }, signal) {
       {
         cancel: () => cancel(view.id, messages, signal),
         rerun: () => rerun(view.request, messages),
-        decided: (decision, updated) => {
-          replaceChildren(
-            messages,
-            notice(
-              decision === "approve" ? "Approved: the step runs now." : "Rejected: the step will not run.",
-              "success",
-            ),
-          );
+        decided: (choice, updated, approval) => {
+          decided = { choice, stepId: approval.step_id };
           show(updated);
+          tellDecision(); // also when `updated` was older than the view shown
         },
       },
     );
+    tellDecision();
   };
   show(view);
   if (TERMINAL_STATUSES.has(view.status)) return;
@@ -192,7 +197,11 @@ function renderRun(view, parts, handlers) {
     parts.approvals,
     pending,
     (approval) => approval.id,
-    (approval) => approvalCard(approval, { runId: view.id, onDecided: handlers.decided }),
+    (approval) =>
+      approvalCard(approval, {
+        runId: view.id,
+        onDecided: (choice, updated) => handlers.decided(choice, updated, approval),
+      }),
   );
 
   replaceChildren(parts.outcome, outcomeView(view));
@@ -211,6 +220,22 @@ function renderRun(view, parts, handlers) {
 
   parts.turnsSection.hidden = view.turns.length === 0;
   updateKeyedList(parts.turns, view.turns, (turn) => String(turn.index), turnCard);
+}
+
+/**
+ * What became of a decision made on this page. "The step runs now" is only true while it does: once the
+ * step has ended (or the run ended without it), the notice says how, so it never outlives what it claims.
+ */
+function decisionNotice({ choice, stepId }, view) {
+  if (choice !== "approve") return notice("Rejected: the step will not run.", "success");
+  const step = view.steps.find((candidate) => candidate.id === stepId);
+  const [status] = step ? stepStatus(step, TERMINAL_STATUSES.has(view.status)) : ["awaiting_approval"];
+  if (status === "awaiting_approval" || status === "running") return notice("Approved: the step runs now.", "success");
+  if (status === "succeeded") return notice(`Approved: step ${stepId} ran and succeeded.`, "success");
+  if (status === "failed") return notice(`Approved: step ${stepId} ran and failed; its error is below.`, "error");
+  if (status === "cancelled")
+    return notice(`Approved, but step ${stepId} did not run: the run ended ${words(view.status)}.`, "warning");
+  return notice(`Approved: step ${stepId} is ${words(status)}.`);
 }
 
 /**
