@@ -26,6 +26,7 @@ from apps.agent_core.gateway.servers_file import configured_servers
 from apps.agent_core.metrics import AgentCoreMetrics
 from apps.agent_core.reasoning.base import Budget
 from apps.agent_core.reasoning.factory import create_reasoner
+from apps.agent_core.reasoning.local_model import LocalModelProbe
 from apps.agent_core.runs.approvals import ApprovalPolicy
 from apps.agent_core.runs.lease import LeaseTerms
 from apps.agent_core.runs.service import RunLimits, RunService
@@ -102,6 +103,8 @@ def create_app(settings: AgentCoreSettings) -> Starlette:
         metrics=metrics,
         lease=LeaseTerms(owner=settings.replica_id or default_replica_id(), seconds=settings.lease_seconds),
         recovery_interval_seconds=settings.recovery_interval_seconds,
+        # Only when nothing is configured: then a local model server started later is worth reporting.
+        local_model=LocalModelProbe(settings.local_model_ports) if settings.reasoner_kind() == "auto" else None,
     )
     openapi = openapi_document(API_ROUTES, title="Agentic Workflows Platform API", version=VERSION)
 

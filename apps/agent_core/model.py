@@ -113,6 +113,11 @@ class ToolOutcome(BaseModel):
     error: str | None = None
     duration_ms: float = 0.0
     attempts: int = 1
+    retryable: bool | None = None
+    """For a tool's own error result, what its server said (``agentic-workflows/retryable`` in ``_meta``):
+    whether the same call may succeed if sent again; ``False`` for a step refused before its call.
+    ``None`` when nobody said (a third-party server), and for failures of the transport, which the
+    gateway's own retry rules cover."""
 
 
 class ToolProgress(BaseModel):
@@ -140,6 +145,23 @@ class ToolSpec(BaseModel):
     """MCP's default when a server says nothing: assume the worst."""
     idempotent: bool = False
     open_world: bool = True
+    available: bool = True
+    """False when its server says it cannot run now (``agentic-workflows/unavailable`` in the tool's ``_meta``,
+    see ``apps.common.capabilities``): it is shown, but not offered to a planner or model, and a step naming it
+    fails before any approval is asked."""
+    unavailable_reason: str | None = None
+    setting: str | None = None
+    """What makes it available: the environment variable (or action) its server names."""
+
+    def unavailable_message(self) -> str:
+        """Why a step naming this unavailable tool is refused, and what to change."""
+        message = f"{self.server}.{self.name} cannot run on its server now: {self.unavailable_reason or 'unavailable'}"
+        return f"{message}; to enable it, set {self.setting}" if self.setting else message
+
+
+def offered(tools: list[ToolSpec]) -> list[ToolSpec]:
+    """The tools a planner or model may be given: those their servers can run now."""
+    return [tool for tool in tools if tool.available]
 
 
 class ModelTurn(BaseModel):

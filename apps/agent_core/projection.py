@@ -35,6 +35,8 @@ class StepView(BaseModel):
     attempt: int = 1
     result: Any = None
     error: str | None = None
+    retryable: bool | None = None
+    """For a failed step, whether the same call may succeed later (its server's word); ``None`` if unsaid."""
     started_at: float | None = None
     finished_at: float | None = None
     duration_ms: float | None = None
@@ -168,6 +170,7 @@ class _Fold:
                 "status": event.status,
                 "result": event.result,
                 "error": event.error,
+                "retryable": event.retryable,
                 "attempt": event.attempt,
                 "finished_at": at,
                 "duration_ms": event.duration_ms,

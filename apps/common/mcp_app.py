@@ -7,6 +7,9 @@
   handshake) and 2026-07-28 (per-request, ``server/discover``).
 - ``GET /health`` (liveness: the process answers), ``GET /ready`` (readiness: the server's own
   checks), ``GET /metrics`` (Prometheus text).
+
+A server's capability statuses (``capabilities.py``) ride on every ``tools/list`` result instead: they are
+never readiness checks.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from apps.common.capabilities import CapabilityCheck, CapabilityMeta
 from apps.common.jsonrpc_errors import InvalidRequestErrors
 from apps.common.metrics import McpMetrics, ObserveRequests, metrics_endpoint
 from apps.common.off_loop_tool import OffLoopTool
@@ -57,6 +61,8 @@ class McpServerSpec:
     readiness: Mapping[str, ReadinessCheck] = field(default_factory=dict)
     lifespan: Callable[[], contextlib.AbstractAsyncContextManager[None]] | None = None
     """Opens and closes what the tools share (HTTP clients, connections)."""
+    capabilities: CapabilityCheck | None = None
+    """What the tools need and whether it is there (``apps.common.capabilities``); ``None``: nothing to report."""
 
 
 def _abandonable(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -141,6 +147,8 @@ def create_mcp_app(spec: McpServerSpec, settings: McpServerSettings) -> Starlett
     server.middleware.append(
         ToolCallGuard(server=spec.name, policies=policies, metrics=metrics, max_result_bytes=settings.max_result_bytes)
     )
+    if spec.capabilities is not None:
+        server.middleware.append(CapabilityMeta(spec.capabilities))
     mcp_asgi = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=True,

@@ -5,7 +5,8 @@ text (``FuncMetadata.convert_result``), synchronously, on the event loop: about 
 result on this machine, during which the server answers nothing, ``/health`` included. A value that
 ``estimated_size`` (a walk bounded by ``OFF_LOOP_BYTES``, so cheap for small values) finds large is
 converted in a worker thread instead; small ones stay on the loop, where a thread hop would cost more
-than the conversion. Errors are reported exactly as ``Tool.run`` reports them.
+than the conversion. Errors are reported exactly as ``Tool.run`` reports them, and noted for the guard,
+which adds to their result whether a retry may help (``retryable.py``).
 
 A worker thread alone is not enough: one long call into C or Rust holds the interpreter's lock, and the
 loop with it. The SDK writes the text copy of a result with one ``pydantic_core.to_json`` call (about
@@ -32,6 +33,7 @@ from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel
 
 from apps.common.result_cap import OFF_LOOP_BYTES, estimated_size
+from apps.common.retryable import note_failure
 
 if TYPE_CHECKING:
     from mcp.server.context import LifespanContextT, RequestT
@@ -75,6 +77,16 @@ class OffLoopTool(Tool):
         arguments: dict[str, Any],
         context: Context[LifespanContextT, RequestT],
         convert_result: bool = False,
+    ) -> Any:
+        try:
+            return await self._run(arguments, context, convert_result)
+        except ToolError as exc:
+            # The SDK makes the result of this failure itself; the guard adds whether a retry may help.
+            note_failure(exc)
+            raise
+
+    async def _run(
+        self, arguments: dict[str, Any], context: Context[LifespanContextT, RequestT], convert_result: bool
     ) -> Any:
         result = await super().run(arguments, context, convert_result=False)
         if not convert_result:

@@ -1,5 +1,8 @@
 """The one place every tool call passes through: argument checks, timeout, output cap, metrics, log.
 
+Every error result leaving it says whether the same call may succeed if sent again (``retryable.py``): the
+guard's own refusals of the arguments and an unknown tool's name will not, a call past its timeout may.
+
 It runs as SDK middleware (``MCPServer.middleware``), so it sees each ``tools/call`` the same way on
 both protocol revisions, and the SDK keeps doing what it does well: JSON-RPC framing, sessions,
 result conversion.
@@ -25,6 +28,8 @@ from apps.common.fast_schema import Check, compile_check, matches_pattern
 from apps.common.metrics import McpMetrics
 from apps.common.off_loop_tool import OVER_CAP_TEXT
 from apps.common.result_cap import OFF_LOOP_BYTES, cap_result
+from apps.common.retryable import verdict_slot, with_retryable
+from apps.common.tools import RETRYABLE_META
 
 log = logging.getLogger("apps.tool_calls")
 
@@ -69,9 +74,11 @@ ArgumentValidator: type[Draft202012Validator] = validators.extend(  # type: igno
 )
 
 
-def error_result(text: str) -> CallToolResult:
+def error_result(text: str, *, retryable: bool) -> CallToolResult:
     # A model, not a dict: the SDK serializes it for whichever revision the caller speaks.
-    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)], is_error=True, _meta={RETRYABLE_META: retryable}
+    )
 
 
 @dataclass(frozen=True)
@@ -195,7 +202,8 @@ class ToolCallGuard:
             if policy is None:
                 outcome = "unknown_tool"
                 return error_result(
-                    f"Unknown tool {str(name)[:64]!r}. This server's tools are: {', '.join(sorted(self.policies))}."
+                    f"Unknown tool {str(name)[:64]!r}. This server's tools are: {', '.join(sorted(self.policies))}.",
+                    retryable=False,
                 )
             if not isinstance(arguments, Mapping):
                 outcome = "invalid_arguments"
@@ -205,15 +213,17 @@ class ToolCallGuard:
                 outcome = "invalid_arguments"
                 return error_result(
                     f"Invalid arguments for {policy.name}: " + "; ".join(problems) + ". "
-                    f"Correct them and call {policy.name} again; its input schema lists each argument and its bounds."
+                    f"Correct them and call {policy.name} again; its input schema lists each argument and its bounds.",
+                    retryable=False,
                 )
-            with anyio.move_on_after(policy.timeout_seconds) as deadline:
+            with verdict_slot() as verdict, anyio.move_on_after(policy.timeout_seconds) as deadline:
                 raw = await call_next(ctx)
             if deadline.cancelled_caught:
                 outcome = "timeout"
                 return error_result(
                     f"{policy.name} timed out after {policy.timeout_seconds:g} s and was abandoned. "
-                    "Narrow the call (a smaller scope or limit) or try again later."
+                    "Narrow the call (a smaller scope or limit) or try again later.",
+                    retryable=True,
                 )
             # Measuring and cutting cost time in proportion to the result: a large one (a 50 MB listing) is
             # handled in a worker thread, so the loop keeps serving other calls and /health meanwhile.
@@ -222,8 +232,10 @@ class ToolCallGuard:
                 result, truncated = await anyio.to_thread.run_sync(cap)
             else:
                 result, truncated = _wire_and_cap(raw, self.max_result_bytes, policy.name, small=True)
-            outcome = "error" if result.get("isError") else "ok"
-            return result
+            if not result.get("isError"):
+                outcome = "ok"
+                return result
+            return with_retryable(result, verdict.retryable)
         except Exception:
             outcome = "exception"
             raise

@@ -4,6 +4,9 @@ A tool function takes keyword arguments typed with ``Annotated[..., Field(...)]`
 schema carries bounds, and returns a pydantic model so it has an output schema. Anticipated
 failures (bad arguments, AccessDenied, a missing object) raise ``ToolError`` with a message
 that tells the model how to correct the call; the kit turns them into ``isError`` results.
+
+Every error result of the kit's servers says in its ``_meta`` (``RETRYABLE_META``) whether sending the
+same call again may succeed, so a caller that retries (a workflow step) need not try what cannot work.
 """
 
 from __future__ import annotations
@@ -12,10 +15,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ToolError as SdkToolError
 from mcp_types import ToolAnnotations
 
-__all__ = ["ToolDef", "ToolError"]
+__all__ = ["RETRYABLE_META", "ToolDef", "ToolError"]
+
+RETRYABLE_META = "agentic-workflows/retryable"
+"""The ``_meta`` key of an error result: ``true`` when the same call may succeed later, ``false`` when it will not."""
+
+
+class ToolError(SdkToolError):
+    """An anticipated failure, with a message that tells the model what to do about it.
+
+    ``retryable`` says whether the same call, sent again, may succeed. False by default: bad arguments,
+    access denied, a missing object or a disabled feature fail the same way every time. True for what
+    passes: throttling, a timeout, a 5xx or an unavailable service, a failed connection, a busy pool.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,11 @@ What reaches the model:
   warns that the call may have taken effect.
 - Anything else from AWS: its code and message, shortened.
 
+Each ``ToolError`` says whether the same call may succeed later (``retryable``): true for throttling, AWS's
+transient faults (and any other code answered with a 5xx or 429), connection failures, timeouts, a Bedrock
+model not ready or overloaded, a Glue job at its concurrent-run limit; false for the rest, which fail the
+same way again.
+
 Nothing here formats a traceback; the original exception stays chained for the server log.
 """
 
@@ -113,7 +118,7 @@ def _aws_message(error: ClientError) -> str:
     return message
 
 
-def _client_error_message(action: str, error: ClientError, resource: str | None) -> str:
+def _client_error(action: str, error: ClientError, resource: str | None) -> ToolError:
     code = str(error.response.get("Error", {}).get("Code") or "Unknown")
     message = _aws_message(error)
     # Messages are spliced into sentences that go on, so each must end like one.
@@ -121,59 +126,69 @@ def _client_error_message(action: str, error: ClientError, resource: str | None)
         message += "."
     detail = f": {message}" if message else "."
     if code in _ACCESS_DENIED_CODES:
-        return _ACCESS_DENIED.format(action=action, resource=f" on {resource}" if resource else "")
+        return ToolError(_ACCESS_DENIED.format(action=action, resource=f" on {resource}" if resource else ""))
     if code in _BAD_CREDENTIAL_CODES:
-        return _BAD_CREDENTIALS.format(action=action, code=code)
+        return ToolError(_BAD_CREDENTIALS.format(action=action, code=code))
     if code in _THROTTLING_CODES:
-        return _THROTTLED.format(action=action)
+        return ToolError(_THROTTLED.format(action=action), retryable=True)
     if code in _TRANSIENT_CODES:
-        return _TRANSIENT.format(action=action, code=code)
+        return ToolError(_TRANSIENT.format(action=action, code=code), retryable=True)
     if code == "NoSuchBucket":
         bucket = f"The S3 bucket {resource}" if resource else "The S3 bucket"
-        return f"{bucket} does not exist{detail} List the buckets to find the right name."
+        return ToolError(f"{bucket} does not exist{detail} List the buckets to find the right name.")
     if code == "EntityNotFoundException":
-        return (
+        return ToolError(
             f"Glue could not find it{detail} Check the job name with list_glue_jobs (names are case-sensitive) "
             "and that the run id belongs to that job."
         )
     if code == "ConcurrentRunsExceededException":
-        return (
+        return ToolError(
             f"The Glue job is already running as many times as it allows{detail} Wait for the current run "
-            "to finish (get_glue_job_status) before starting another."
+            "to finish (get_glue_job_status) before starting another.",
+            retryable=True,
         )
     if code == "ResourceNotFoundException":
-        return f"AWS could not find the resource for {action}{detail} Check the name or id and the region."
+        return ToolError(f"AWS could not find the resource for {action}{detail} Check the name or id and the region.")
     if code == "ModelNotReadyException":
-        return "The Bedrock model is not ready to serve requests yet. Retry in a minute."
+        return ToolError("The Bedrock model is not ready to serve requests yet. Retry in a minute.", retryable=True)
     if code == "ModelTimeoutException":
-        return "The Bedrock model took too long to answer. Retry with a shorter prompt or a lower max_tokens."
+        return ToolError(
+            "The Bedrock model took too long to answer. Retry with a shorter prompt or a lower max_tokens.",
+            retryable=True,
+        )
     if code == "ModelErrorException":
-        return f"The Bedrock model failed while processing the request{detail} Retrying may help."
+        return ToolError(
+            f"The Bedrock model failed while processing the request{detail} Retrying may help.", retryable=True
+        )
     if code == "ValidationException":
-        return (
+        return ToolError(
             f"AWS rejected the {action} request as invalid{detail} Check the parameters; for Bedrock, check "
             "that the model id exists in this region, is enabled for the account and supports the Converse API."
         )
     if code in {"InvalidInputException", "InvalidParameterValue", "InvalidRequest"}:
-        return f"AWS rejected the {action} request as invalid{detail} Correct the parameters and try again."
-    return f"AWS returned {code} for {action}{detail}"
+        return ToolError(f"AWS rejected the {action} request as invalid{detail} Correct the parameters and try again.")
+    # A code not named above: its HTTP status tells a fault of AWS's (5xx) or a rate limit (429) from the request's.
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    transient = isinstance(status, int) and (status >= 500 or status == 429)
+    return ToolError(f"AWS returned {code} for {action}{detail}", retryable=transient)
 
 
 def tool_error_for(action: str, error: BotoCoreError | ClientError, resource: str | None = None) -> ToolError:
-    """The ``ToolError`` to raise for a botocore failure during ``action``."""
+    """The ``ToolError`` to raise for a botocore failure during ``action``, retryable when the fault may pass."""
     if isinstance(error, (NoCredentialsError, PartialCredentialsError)):
         return ToolError(_NO_CREDENTIALS.format(action=action))
     if isinstance(error, ClientError):
-        return ToolError(_client_error_message(action, error, resource))
+        return _client_error(action, error, resource)
     if isinstance(error, ReadTimeoutError):
-        return ToolError(_READ_TIMEOUT.format(action=action))
+        # Transient; a non-idempotent call's caller knows it may have run (the message says so too).
+        return ToolError(_READ_TIMEOUT.format(action=action), retryable=True)
     # ConnectTimeoutError is an EndpointConnectionError's sibling, not its child.
     if isinstance(error, (EndpointConnectionError, ConnectTimeoutError)):
-        return ToolError(_UNREACHABLE.format(action=action))
+        return ToolError(_UNREACHABLE.format(action=action), retryable=True)
     if isinstance(error, ParamValidationError):
         # botocore's report describes the arguments the model supplied; nothing secret in it.
         return ToolError(f"Invalid parameters for {action}: {error.kwargs.get('report', error)}")
-    return ToolError(f"The AWS SDK could not complete {action} ({type(error).__name__}). Retry later.")
+    return ToolError(f"The AWS SDK could not complete {action} ({type(error).__name__}). Retry later.", retryable=True)
 
 
 @contextmanager

@@ -230,25 +230,32 @@ class DynamoDBKeyValueStore:
         except ClientError as exc:
             error: Any = exc.response.get("Error", {})
             code = str(error.get("Code", ""))
+            retryable = False
             if code == "ResourceNotFoundException":
                 message = f"the key/value store's DynamoDB table {table!r} does not exist; the server is misconfigured"
             elif code in _ACCESS_CODES:
                 message = f"access to DynamoDB table {table!r} was denied ({code}); check the service's IAM role"
             elif code in _THROTTLE_CODES:
                 message = "the key/value store is busy (DynamoDB throttled the request); try again shortly"
+                retryable = True
             elif code == "ValidationException":
                 message = f"DynamoDB rejected the request: {error.get('Message', code)}"
             else:
                 message = f"the key/value store failed ({code or 'unknown error'}); try again later"
-            raise ToolError(message) from exc
+                retryable = True
+            raise ToolError(message, retryable=retryable) from exc
         except NoCredentialsError as exc:
             raise ToolError("the key/value store has no AWS credentials; the server is misconfigured") from exc
         except NoRegionError as exc:
             raise ToolError("the key/value store has no AWS region configured (set AWS_REGION)") from exc
         except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as exc:
-            raise ToolError("could not reach DynamoDB for the key/value store; try again later") from exc
+            raise ToolError(
+                "could not reach DynamoDB for the key/value store; try again later", retryable=True
+            ) from exc
         except BotoCoreError as exc:
-            raise ToolError(f"the key/value store failed ({type(exc).__name__}); try again later") from exc
+            raise ToolError(
+                f"the key/value store failed ({type(exc).__name__}); try again later", retryable=True
+            ) from exc
 
 
 def _error_code(exc: BaseException | None) -> str:

@@ -267,7 +267,8 @@ class SqliteKeyValueStore:
             yield
         except sqlite3.OperationalError as exc:
             text = str(exc)
-            if "locked" in text or "busy" in text:
+            busy = "locked" in text or "busy" in text
+            if busy:
                 message = (
                     f"the key/value store is busy with another writer (waited {self._busy_timeout:g}s); "
                     "nothing was changed, try again"
@@ -276,7 +277,7 @@ class SqliteKeyValueStore:
                 message = f"cannot open the key/value store {where} (check the path and its permissions)"
             else:
                 message = f"the key/value store {where} failed: {text}"
-            raise ToolError(message) from exc
+            raise ToolError(message, retryable=busy) from exc
         except sqlite3.DatabaseError as exc:
             # "file is not a database", "database disk image is malformed", ...
             raise ToolError(f"the key/value store {where} is not a usable SQLite database: {exc}") from exc

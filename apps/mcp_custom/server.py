@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from apps.common.mcp_app import McpServerSpec, create_mcp_app
 from apps.common.settings import ConfigurationError
 from apps.common.tools import ToolError
+from apps.mcp_custom.capabilities import CustomCapabilities
 from apps.mcp_custom.kv_dynamodb import DynamoDBKeyValueStore
 from apps.mcp_custom.kv_memory import MemoryKeyValueStore
 from apps.mcp_custom.kv_sqlite import SqliteKeyValueStore
@@ -66,13 +67,15 @@ def create_app(settings: CustomSettings) -> Starlette:
             await weather.aclose()
             await anyio.to_thread.run_sync(store.close)
 
+    tools = build_tools(weather, store)
     spec = McpServerSpec(
         name="custom",
         service=SERVICE_NAME,
         version="1.0.0",
         instructions="Current weather and forecasts for a place, and a small JSON key/value store.",
-        tools=build_tools(weather, store),
+        tools=tools,
         readiness={"kv_store": store_ready},
         lifespan=lifespan,
+        capabilities=CustomCapabilities(settings, tools=[tool.tool_name for tool in tools]),
     )
     return create_mcp_app(spec, settings)

@@ -6,7 +6,9 @@ still point at the configured scheme, host and port — so no input can steer th
 (SSRF). Redirects are never followed, for the same reason.
 
 Failures raise ``ToolError`` with a message that says what to do: a place that is not found, a
-service that is slow or down (after one retry), or a payload we cannot read.
+service that is slow or down (after one retry), or a payload we cannot read. The service's faults (no
+answer, no connection, 429, 5xx, a redirect, a payload we cannot read) are ``retryable``: they are the
+service's state, not the request's; a refused location or an unknown place is not.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ MAX_RESPONSE_BYTES = 1_000_000
 _ALLOWED_PUNCTUATION = frozenset(" ,.-'\u2019")  # U+2019: the typographic apostrophe
 _USER_AGENT = "agentic-workflows-platform/0.1 (mcp_custom weather)"
 _MALFORMED = "weather service returned an unexpected response"
+"""Raised as retryable: a payload of the wrong shape is the service misbehaving, which tends to pass."""
 
 
 class WeatherLocation(BaseModel):
@@ -188,12 +191,14 @@ class WeatherClient:
                 if attempt == 1:
                     await self._pause()
                     continue
-                raise ToolError(f"weather service did not answer within {self._timeout:g} s; try again later") from exc
+                raise ToolError(
+                    f"weather service did not answer within {self._timeout:g} s; try again later", retryable=True
+                ) from exc
             except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
                 if attempt == 1:
                     await self._pause()
                     continue
-                raise ToolError("could not reach the weather service; try again later") from exc
+                raise ToolError("could not reach the weather service; try again later", retryable=True) from exc
             if status >= 500 and attempt == 1:
                 await self._pause()
                 continue
@@ -208,7 +213,7 @@ class WeatherClient:
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > MAX_RESPONSE_BYTES:
-                    raise ToolError(_MALFORMED)
+                    raise ToolError(_MALFORMED, retryable=True)
                 chunks.append(chunk)
             return response.status_code, b"".join(chunks)
 
@@ -225,17 +230,19 @@ class WeatherClient:
         if status == 404 or text.lstrip().lower().startswith("unknown location"):
             raise ToolError(not_found)
         if 300 <= status < 400:
-            raise ToolError("weather service answered with a redirect, which is not followed; try again later")
+            raise ToolError(
+                "weather service answered with a redirect, which is not followed; try again later", retryable=True
+            )
         if status == 429:
-            raise ToolError("weather service is rate limiting requests; try again in a few minutes")
+            raise ToolError("weather service is rate limiting requests; try again in a few minutes", retryable=True)
         if status >= 500:
-            raise ToolError(f"weather service is unavailable (HTTP {status}); try again later")
+            raise ToolError(f"weather service is unavailable (HTTP {status}); try again later", retryable=True)
         if status != 200:
             raise ToolError(f"weather service refused the request (HTTP {status})")
         try:
             return json.loads(text)
         except ValueError as exc:
-            raise ToolError(_MALFORMED) from exc
+            raise ToolError(_MALFORMED, retryable=True) from exc
 
     def _cache_get(self, key: str) -> WeatherSummary | None:
         entry = self._cache.get(key)
@@ -260,10 +267,10 @@ class WeatherClient:
 def summarise(payload: Any, requested: str) -> WeatherSummary:
     """Reduce a j1 payload to a ``WeatherSummary``; odd fields become None, a wrong shape is an error."""
     if not isinstance(payload, dict):
-        raise ToolError(_MALFORMED)
+        raise ToolError(_MALFORMED, retryable=True)
     current = _first(payload.get("current_condition"))
     if current is None:
-        raise ToolError(_MALFORMED)
+        raise ToolError(_MALFORMED, retryable=True)
     area = _first(payload.get("nearest_area")) or {}
     days = payload.get("weather")
     return WeatherSummary(

@@ -12,7 +12,8 @@ SQLite runs in a worker process (``worker.py``), under its own memory and CPU li
   in the background, off the request path;
 - a worker that exits, breaks its protocol, or grows too large (it retires itself) is replaced too;
 - calls wait for a free worker in a bounded queue: at most ``queue_limit`` waiting, each for at most
-  ``queue_seconds``; past either bound the call is refused at once with a message saying so.
+  ``queue_seconds``; past either bound the call is refused at once with a message saying so, marked
+  retryable (the same call may find a worker free later).
 
 Use it as an async context manager inside the server's lifespan: entering starts every worker and
 waits until each is ready; leaving kills them all.
@@ -158,6 +159,8 @@ class SandboxedDatabase:
         except WorkerFailedError as exc:
             replace = "exited" if isinstance(exc, WorkerExitedError) else "broken"
             log.warning("SQL worker failed", extra={"pid": worker.pid, "error": str(exc)})
+            # Not retryable (the default), like the deadline below: the query's own work stopped the worker,
+            # and the same query over the same rows does the same work again.
             raise ToolError(
                 "The query stopped its worker process (it ran out of memory or time) and was abandoned; "
                 "simplify it and try again."
@@ -174,16 +177,16 @@ class SandboxedDatabase:
                 "clause or LIMIT, or aggregate over fewer rows."
             )
         if isinstance(reply, Failed):
-            raise ToolError(reply.message)
+            raise ToolError(reply.message, retryable=reply.retryable)
         expected = {QueryRequest: QueryReply, SchemaRequest: SchemaReply, CheckRequest: CheckReply}[type(request)]
         if not isinstance(reply, expected):
-            raise ToolError("The query's worker answered out of turn; try again.")
+            raise ToolError("The query's worker answered out of turn; try again.", retryable=True)
         return reply
 
     async def _checkout(self) -> WorkerProcess:
         assert self._idle is not None, "use the database inside 'async with'"
         if self._idle.empty() and self._waiting >= self.queue_limit:
-            raise ToolError(self._busy(f"{self._waiting} calls are already waiting"))
+            raise ToolError(self._busy(f"{self._waiting} calls are already waiting"), retryable=True)
         self._waiting += 1
         try:
             with anyio.move_on_after(self.queue_seconds):
@@ -194,7 +197,7 @@ class SandboxedDatabase:
                     self._replace(worker, "exited")  # died while idle (killed from outside): take the next
         finally:
             self._waiting -= 1
-        raise ToolError(self._busy(f"none came free within {self.queue_seconds:g} s"))
+        raise ToolError(self._busy(f"none came free within {self.queue_seconds:g} s"), retryable=True)
 
     def _busy(self, detail: str) -> str:
         return (

@@ -112,6 +112,8 @@ class Failed(_Reply):
 
     kind: Literal["failed"] = "failed"
     message: str
+    retryable: bool = False
+    """The same call may succeed later (see ``QueryError``)."""
 
 
 Reply = Annotated[Ready | QueryReply | SchemaReply | CheckReply | Failed, Field(discriminator="kind")]

@@ -24,7 +24,8 @@ A result also stops growing at ``max_reply_bytes`` (about), and running out of S
 Every anticipated failure raises ``QueryError`` whose message says how to correct the call;
 ``DatabaseUnavailableError`` (a ``QueryError``) means the file itself cannot be read. They are not the
 kit's ``ToolError``, which would import the MCP SDK into every worker (measured: importing the worker
-took 2.2 s and 66 MB with it, 0.8 s and 33 MB without); the pool turns a refusal into a ``ToolError``.
+took 2.2 s and 66 MB with it, 0.8 s and 33 MB without); the pool turns a refusal into a ``ToolError``
+with the same ``retryable``.
 """
 
 from __future__ import annotations
@@ -95,11 +96,25 @@ REFUSED = (
 
 
 class QueryError(Exception):
-    """A call the engine refuses or cannot answer; the message tells a model what to change."""
+    """A call the engine refuses or cannot answer; the message tells a model what to change.
+
+    ``retryable``: the same call may succeed later (the database was busy); false when it would fail again.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class DatabaseUnavailableError(QueryError):
-    """The database file is missing, unreadable or not a database; no query can succeed."""
+    """The database file is missing, unreadable or not a database; no query can succeed.
+
+    Retryable: it is this replica's fault, not the call's, and readiness takes the replica out of service,
+    so a later attempt may reach one that can read its file.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=True)
 
 
 class _Guard:
@@ -312,7 +327,7 @@ class ReadOnlyDatabase:
                 "smaller pieces, e.g. substr(column, 1, 1000), or aggregate fewer rows."
             )
         if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-            return QueryError("The database is busy; try the same query again in a moment.")
+            return QueryError("The database is busy; try the same query again in a moment.", retryable=True)
         if code == sqlite3.SQLITE_NOMEM or isinstance(exc, MemoryError):  # Python raises MemoryError for NOMEM
             return QueryError(
                 "The query needed more memory than this server allows and was stopped; simplify it (fewer joins, "
@@ -341,7 +356,7 @@ class ReadOnlyDatabase:
                 f"A LIKE or GLOB pattern is longer than {self.max_like_pattern_bytes} bytes; use a shorter pattern."
             )
         if code == sqlite3.SQLITE_INTERRUPT:
-            return QueryError("The query was interrupted; try again.")
+            return QueryError("The query was interrupted; try again.", retryable=True)
         return QueryError(f"SQL error: {message}.{_hint(message)}")
 
 

@@ -112,10 +112,12 @@ def answer(database: ReadOnlyDatabase, body: bytes) -> QueryReply | SchemaReply 
             return CheckReply()
         raise TypeError(f"unexpected request {type(request).__name__}")
     except QueryError as exc:
-        return Failed(message=str(exc))
+        return Failed(message=str(exc), retryable=exc.retryable)
     except MemoryError:
         # Python itself hit RLIMIT_AS (SQLite's own NOMEM is translated by the engine): start afresh.
         return Failed(message="The query needed more memory than this server allows and was stopped.", retire=True)
     except Exception as exc:  # answered, never a traceback to the model; the process is replaced to be safe
         log.exception("SQL worker failed on a request")
-        return Failed(message=f"The query failed in its worker ({type(exc).__name__}); try again.", retire=True)
+        return Failed(
+            message=f"The query failed in its worker ({type(exc).__name__}); try again.", retire=True, retryable=True
+        )

@@ -7,6 +7,10 @@ Two families of failure reach a tool:
   request), 429 (rate limit), 5xx (the control plane). Status 0 is the client's own wrapper for TLS failures.
 - ``urllib3.exceptions.HTTPError``: the server was not reached, or did not answer within the request timeout.
 
+Each ``ToolError`` says whether the same call may succeed later (``retryable``): true for 409 (read again,
+then retry), 429, 5xx and a server not reached or not answering in time; false for the rest, which a retry
+meets again until someone changes the request, the credentials, RBAC or the configuration.
+
 A response the client's models cannot read (``pydantic.ValidationError``) is reported as such. 403 raises
 ``PermissionDenied``, a ``ToolError`` subclass, so a tool can tell "not allowed to read this part" from "cannot
 reach the cluster". Everything is raised ``from None``: the model needs the message, not a traceback.
@@ -104,18 +108,23 @@ def tool_error_for_status(call: ApiCall, exc: ApiException) -> ToolError:
     if status == 409:
         return ToolError(
             f"Conflict (409): {call.target} was changed by someone else at the same moment. "
-            f"Read it again and retry once.{said_suffix}"
+            f"Read it again and retry once.{said_suffix}",
+            retryable=True,
         )
     if status in (400, 422):
         return ToolError(
             f"The Kubernetes API rejected the request for {call.target} as invalid ({status}).{said_suffix}"
         )
     if status == 429:
-        return ToolError("The Kubernetes API is rate-limiting requests (429 Too Many Requests); wait before retrying.")
+        return ToolError(
+            "The Kubernetes API is rate-limiting requests (429 Too Many Requests); wait before retrying.",
+            retryable=True,
+        )
     if status >= 500:
         return ToolError(
             f"The Kubernetes API server failed while handling the request for {call.target} ({status}). This is a "
-            f"control-plane problem, not a problem with the request; retry later.{said_suffix}"
+            f"control-plane problem, not a problem with the request; retry later.{said_suffix}",
+            retryable=True,
         )
     if status == 0:
         reason = str(exc.reason or "").splitlines()[0] if exc.reason else "unknown error"
@@ -134,11 +143,13 @@ def tool_error_for_transport(call: ApiCall, exc: urllib3.exceptions.HTTPError, *
     ):
         return ToolError(
             f"The Kubernetes API at {host} did not answer the request for {call.target} in time; the API server "
-            "may be overloaded or unreachable. Retry later."
+            "may be overloaded or unreachable. Retry later.",
+            retryable=True,
         )
     return ToolError(
         f"Could not connect to the Kubernetes API at {host}; the cluster may be down, or unreachable from "
-        "this server. Retry later; if it persists, an operator must check the cluster endpoint."
+        "this server. Retry later; if it persists, an operator must check the cluster endpoint.",
+        retryable=True,
     )
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from apps.common.tools import ToolError
 from apps.mcp_kubernetes.cluster_access import ClusterAccess
+from apps.mcp_kubernetes.settings import SCALABLE_NAMESPACES_SETTING
 from apps.mcp_kubernetes.validation import is_namespace, validate_namespace, validate_object_name
 
 
@@ -35,7 +36,10 @@ class ScalePolicy:
     def check(self, namespace: str, replicas: int) -> None:
         if namespace not in self.scalable_namespaces:
             if not self.scalable_namespaces:
-                raise ToolError("Scaling is disabled on this server: no namespace is allowed. Nothing was changed.")
+                raise ToolError(
+                    f"Scaling is disabled on this server: {SCALABLE_NAMESPACES_SETTING} is empty, so no namespace is "
+                    "allowed. Nothing was changed; the server's operator enables scaling by listing namespaces there."
+                )
             allowed = ", ".join(sorted(self.scalable_namespaces))
             raise ToolError(
                 f"Scaling in namespace '{namespace}' is not allowed; this server may scale deployments only in: "

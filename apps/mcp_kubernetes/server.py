@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 
 from apps.common.mcp_app import McpServerSpec, create_mcp_app
+from apps.mcp_kubernetes.capabilities import KubernetesCapabilities
 from apps.mcp_kubernetes.cluster_access import ClusterAccess, load_cluster_access
 from apps.mcp_kubernetes.readiness import ApiServerProbe
 from apps.mcp_kubernetes.settings import KubernetesSettings
@@ -30,18 +31,24 @@ def create_app(settings: KubernetesSettings, access: ClusterAccess | None = None
         finally:
             access.close()
 
+    scalable = frozenset(settings.scalable_namespaces)
+    tools = build_tools(access, scalable_namespaces=scalable, max_replicas=settings.max_replicas)
+    probe = ApiServerProbe(access)
     spec = McpServerSpec(
         name="kubernetes",
         service=SERVICE_NAME,
         version="1.0.0",
         instructions="Read pods, nodes, deployments and events of one Kubernetes cluster; scale allowed deployments.",
-        tools=build_tools(
+        tools=tools,
+        # Not ready while the API server does not answer: every tool needs it. Skipped without a cluster.
+        readiness={"kubernetes_api": probe},
+        lifespan=lifespan,
+        capabilities=KubernetesCapabilities(
             access,
-            scalable_namespaces=frozenset(settings.scalable_namespaces),
+            probe,
+            tools=[tool.tool_name for tool in tools],
+            scalable_namespaces=scalable,
             max_replicas=settings.max_replicas,
         ),
-        # Not ready while the API server does not answer: every tool needs it. Skipped without a cluster.
-        readiness={"kubernetes_api": ApiServerProbe(access)},
-        lifespan=lifespan,
     )
     return create_mcp_app(spec, settings)

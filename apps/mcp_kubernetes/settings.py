@@ -6,8 +6,10 @@ import re
 
 from pydantic import Field, field_validator
 
-from apps.common.settings import CommaList, McpServerSettings, split_comma_list
+from apps.common.settings import CommaList, McpServerSettings, env_name, split_comma_list
 
+SCALABLE_NAMESPACES_SETTING = env_name("scalable_namespaces")
+"""Named by every refusal and status about scaling, so the operator knows what to change."""
 _NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 

@@ -160,8 +160,13 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
             "AGENTIC_WEATHER_CACHE_SECONDS": "0",
             "AGENTIC_DASHBOARD_DIR": str(ROOT / "dashboard"),
             "AGENTIC_REASONER": "offline",
+            # Credentials that exist, not ones that work: the aws tools are offered (and their forms shown) as on
+            # a machine set up for AWS, whatever this shell has. No e2e test calls AWS.
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_EC2_METADATA_DISABLED": "true",
         }
-        for variable in ("AGENTIC_API_KEYS", "AGENTIC_API_KEYS_FILE", "AGENTIC_LOG_LEVEL"):
+        for variable in ("AGENTIC_API_KEYS", "AGENTIC_API_KEYS_FILE", "AGENTIC_LOG_LEVEL", "AWS_PROFILE"):
             env.pop(variable, None)  # the local defaults, whatever this shell has set
         command = [sys.executable, "-m", "apps.local", "--port", str(port), "--mcp-port", str(mcp_port)]
         process = subprocess.Popen(

@@ -76,7 +76,7 @@ def lab_tools(state: LabState, *, huge: bool = False) -> list[ToolDef]:
             left = state.failures_left.get(key, 0)
             state.failures_left[key] = max(0, left - 1)
         if left > 0:
-            raise ToolError(f"flaky failure for {key}; {left - 1} more to come")
+            raise ToolError(f"flaky failure for {key}; {left - 1} more to come", retryable=True)
         return Echoed(text=key)
 
     async def always_fails(reason: Annotated[str, Field(max_length=100)] = "broken") -> Echoed:

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from apps.agent_core.gateway.errors import FailureKind
 from apps.agent_core.gateway.progress import OnProgress
 from apps.agent_core.model import ToolCall, ToolOutcome, ToolSpec
+from apps.common.capabilities import Capability
 
 
 class ServerStatus(BaseModel):
@@ -29,6 +30,9 @@ class ServerStatus(BaseModel):
     """It keeps a session (``Mcp-Session-Id``) for this client."""
     tools: int | None = None
     """How many tools it listed last; ``None`` when they could not be listed (or were not yet)."""
+    capabilities: list[Capability] = []
+    """What its tools need and whether it is there, as its last listing said (``apps.common.capabilities``):
+    shown, never counted against health. A server that says nothing has none."""
     failure: FailureKind | None = None
     """What kind of failure ``error`` is: ``unreachable``, ``circuit_open``, ``timeout``, ``rejected`` or
     ``protocol_mismatch`` (the server answered but shares no MCP revision with this client)."""

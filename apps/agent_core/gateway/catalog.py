@@ -6,6 +6,10 @@ tools it cannot reach) and is asked again next time; its breaker makes that chea
 It is not forgotten, though: ``failure()`` keeps why, for ``/api/tools`` and ``/api/health`` to show.
 The catalog honours its own TTL rather than the 2026-07-28 ``ttlMs`` of the listing: the SDK's
 servers (ours included) leave it at 0, which would mean a tools/list before every turn.
+
+A listing also carries what the server says about itself (``apps.common.capabilities``): its capability
+statuses, kept per server for ``/api/tools`` and ``/api/health``, and for each tool whether it can run now. A
+server that says nothing has no statuses and every tool available.
 """
 
 from __future__ import annotations
@@ -14,16 +18,32 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from mcp_types import Tool
 
 from apps.agent_core.gateway.errors import McpServerError
 from apps.agent_core.model import ToolSpec
+from apps.common.capabilities import Capability, read_capabilities, read_unavailable
 
 log = logging.getLogger(__name__)
 
-ToolLister = Callable[[], Awaitable[list[ToolSpec]]]
+
+@dataclass(frozen=True)
+class ToolListing:
+    """One server's answer to ``tools/list``: its tools and its capability statuses."""
+
+    tools: list[ToolSpec]
+    capabilities: list[Capability] = field(default_factory=list)
+
+
+ToolLister = Callable[[], Awaitable[ToolListing]]
+
+
+def tool_listing(server: str, tools: list[Tool], meta: Mapping[str, Any] | None) -> ToolListing:
+    """The catalog's view of a listing; ``meta`` is the result's ``_meta`` (of its first page)."""
+    return ToolListing([tool_spec(server, tool) for tool in tools], read_capabilities(meta))
 
 
 def tool_spec(server: str, tool: Tool) -> ToolSpec:
@@ -33,6 +53,7 @@ def tool_spec(server: str, tool: Tool) -> ToolSpec:
     destructive_hint = hints.destructive_hint if hints else None
     idempotent_hint = hints.idempotent_hint if hints else None
     open_world_hint = hints.open_world_hint if hints else None
+    unavailable = read_unavailable(tool.meta)
     return ToolSpec(
         server=server,
         name=tool.name,
@@ -45,12 +66,16 @@ def tool_spec(server: str, tool: Tool) -> ToolSpec:
         destructive=False if read_only else (destructive_hint if destructive_hint is not None else True),
         idempotent=True if read_only else bool(idempotent_hint),
         open_world=open_world_hint if open_world_hint is not None else True,
+        available=unavailable is None,
+        unavailable_reason=unavailable.reason if unavailable else None,
+        setting=unavailable.setting if unavailable else None,
     )
 
 
 @dataclass(frozen=True)
 class _Entry:
     tools: tuple[ToolSpec, ...]
+    capabilities: tuple[Capability, ...]
     loaded_at: float
 
 
@@ -89,6 +114,11 @@ class ToolCatalog:
         """Forget one server's listing: the next ``tools()`` lists it again, whatever the TTL says."""
         self._entries.pop(server, None)
 
+    def capabilities(self, server: str) -> list[Capability]:
+        """The server's capability statuses as last listed; none while its listing is not held."""
+        entry = self._entries.get(server)
+        return list(entry.capabilities) if entry is not None else []
+
     def last_error(self, server: str) -> str | None:
         error = self._errors.get(server)
         return str(error) if error is not None else None
@@ -108,13 +138,13 @@ class ToolCatalog:
 
     async def _load(self, server: str) -> None:
         try:
-            tools = await self._listers[server]()
+            listing = await self._listers[server]()
         except McpServerError as exc:
             self._entries.pop(server, None)
             if server not in self._errors:  # once per outage, not on every turn of every run
                 log.warning("cannot list the tools of %s; it offers none until it answers: %s", server, exc)
             self._errors[server] = exc
             return
-        self._entries[server] = _Entry(tuple(tools), self._clock())
+        self._entries[server] = _Entry(tuple(listing.tools), tuple(listing.capabilities), self._clock())
         if self._errors.pop(server, None) is not None:
             log.info("listed the tools of %s again", server)

@@ -3,7 +3,8 @@
 One ``McpServerClient`` per server (a pooled connection set, a breaker, retries) and one
 ``ToolCatalog`` over them all. ``call`` never raises for a tool's or a server's failure: it returns
 ``ok=False`` with a message that names the server and what happened, e.g. "database MCP server is
-unreachable (connection refused) after 3 attempts; circuit open for 10 s".
+unreachable (connection refused) after 3 attempts; circuit open for 10 s". A tool's own error result keeps
+what its server said of retrying it (``ToolOutcome.retryable``); the gateway never resends such a result.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Protocol, cast
 
-from mcp_types import RequestParamsMeta
+from mcp_types import CallToolResult, RequestParamsMeta
 
 from apps.agent_core.gateway.base import IDEMPOTENCY_KEY_META, ServerHealth, ServerStatus
 from apps.agent_core.gateway.breaker import CircuitBreaker
-from apps.agent_core.gateway.catalog import ToolCatalog
+from apps.agent_core.gateway.catalog import ToolCatalog, ToolListing
 from apps.agent_core.gateway.config import SERVER_NAME, parse_mcp_servers, url_problem
 from apps.agent_core.gateway.content import result_text, step_result
 from apps.agent_core.gateway.errors import CircuitOpen, McpServerError, ServerRejected, ServerUnavailable
@@ -31,6 +32,7 @@ from apps.agent_core.gateway.progress import OnProgress
 from apps.agent_core.gateway.retry import CallRetryPolicy
 from apps.agent_core.gateway.servers_file import RemoteServer, ServerEntry
 from apps.agent_core.model import ToolCall, ToolOutcome, ToolSpec
+from apps.common.tools import RETRYABLE_META
 
 __all__ = ["McpGateway", "parse_mcp_servers"]
 
@@ -52,6 +54,8 @@ class ServerClient(Protocol):
     def negotiated(self) -> Negotiated | None: ...
 
     async def list_tools(self, *, timeout: float) -> list[ToolSpec]: ...
+
+    async def listing(self, *, timeout: float) -> ToolListing: ...
 
     async def call_tool(
         self,
@@ -142,17 +146,17 @@ class McpGateway:
         entry = self._entries.get(server)
         return entry.timeout_seconds if entry is not None and entry.timeout_seconds else self._call_timeout
 
-    async def _list_tools(self, server: str, timeout: float) -> list[ToolSpec]:
+    async def _list_tools(self, server: str, timeout: float) -> ToolListing:
         """The server's tools; with an allow-list (the servers file's ``tools``), only those it names."""
-        tools = await self._clients[server].list_tools(timeout=timeout)
+        listing = await self._clients[server].listing(timeout=timeout)
         allowed = self._entries[server].tools
         if allowed is None:
-            return tools
-        missing = sorted(set(allowed) - {tool.name for tool in tools})
+            return listing
+        missing = sorted(set(allowed) - {tool.name for tool in listing.tools})
         if missing and server not in self._allow_list_warned:
             self._allow_list_warned.add(server)  # once: a misspelt name stays misspelt until the file changes
             log.warning("the %s MCP server lists no tool named %s, allowed by the servers file", server, missing)
-        return [tool for tool in tools if tool.name in allowed]
+        return ToolListing([tool for tool in listing.tools if tool.name in allowed], listing.capabilities)
 
     async def tools(self, *, refresh: bool = False) -> list[ToolSpec]:
         return await self._catalog.tools(refresh=refresh)
@@ -173,6 +177,7 @@ class McpGateway:
                     protocol_version=negotiated.protocol_version if negotiated else None,
                     session=negotiated.session if negotiated else False,
                     tools=self._catalog.count(name),
+                    capabilities=self._catalog.capabilities(name),
                     failure=failure.kind if failure else None,
                     error=str(failure) if failure else None,
                 )
@@ -189,10 +194,23 @@ class McpGateway:
     ) -> ToolOutcome:
         started = time.perf_counter()
 
-        def outcome(*, ok: bool, result: Any = None, error: str | None = None, attempts: int = 1) -> ToolOutcome:
+        def outcome(
+            *,
+            ok: bool,
+            result: Any = None,
+            error: str | None = None,
+            attempts: int = 1,
+            retryable: bool | None = None,
+        ) -> ToolOutcome:
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
             return ToolOutcome(
-                call_id=call.id, ok=ok, result=result, error=error, duration_ms=duration_ms, attempts=attempts
+                call_id=call.id,
+                ok=ok,
+                result=result,
+                error=error,
+                duration_ms=duration_ms,
+                attempts=attempts,
+                retryable=retryable,
             )
 
         client = self._clients.get(call.server)
@@ -233,7 +251,12 @@ class McpGateway:
             text = result_text(result)
             if _UNKNOWN_TOOL.search(text):
                 self._catalog.invalidate(call.server)
-            return outcome(ok=False, error=text or "the tool failed without a message", attempts=called.attempts)
+            return outcome(
+                ok=False,
+                error=text or "the tool failed without a message",
+                attempts=called.attempts,
+                retryable=_said_retryable(result),
+            )
         return outcome(ok=True, result=step_result(result), attempts=called.attempts)
 
     async def health(self) -> list[ServerHealth]:
@@ -244,7 +267,9 @@ class McpGateway:
             # Each server as configured, whatever its client shows: header names only, a file entry as written.
             entry = self._entries[report.server]
             update = {"url": entry.shown, "headers": _header_names(entry), "transport": entry.transport}
-            described.append(report.model_copy(update={**update, "tools": self._catalog.count(report.server)}))
+            name = report.server
+            listed = {"tools": self._catalog.count(name), "capabilities": self._catalog.capabilities(name)}
+            described.append(report.model_copy(update={**update, **listed}))
         return described
 
     async def aclose(self) -> None:
@@ -264,6 +289,12 @@ def _idempotency_meta(key: str | None) -> RequestParamsMeta | None:
         return None
     # An open map (extra_items=Any), which mypy cannot yet express for a key held in a constant.
     return cast(RequestParamsMeta, {IDEMPOTENCY_KEY_META: key})
+
+
+def _said_retryable(result: CallToolResult) -> bool | None:
+    """What an error result's server said of retrying it; ``None`` when it said nothing a boolean."""
+    said = (result.meta or {}).get(RETRYABLE_META)
+    return said if isinstance(said, bool) else None
 
 
 def _header_names(entry: ServerEntry) -> list[str]:

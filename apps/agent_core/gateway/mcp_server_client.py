@@ -34,7 +34,7 @@ from pydantic import ValidationError
 
 from apps.agent_core.gateway.base import ServerHealth
 from apps.agent_core.gateway.breaker import BreakerOpenError, CircuitBreaker
-from apps.agent_core.gateway.catalog import tool_spec
+from apps.agent_core.gateway.catalog import ToolListing, tool_listing
 from apps.agent_core.gateway.errors import (
     CallTimedOut,
     CircuitOpen,
@@ -126,8 +126,12 @@ class McpServerClient:
 
     async def list_tools(self, *, timeout: float) -> list[ToolSpec]:
         """Every tool the server lists (all pages); listing is always safe to retry."""
-        tools, _ = await self._request(self._list_all, deadline=CallDeadline(timeout), idempotent=True)
-        return [tool_spec(self.name, tool) for tool in tools]
+        return (await self.listing(timeout=timeout)).tools
+
+    async def listing(self, *, timeout: float) -> ToolListing:
+        """The tools and what the server says about them and itself (``_meta``: capability statuses)."""
+        (tools, meta), _ = await self._request(self._list_all, deadline=CallDeadline(timeout), idempotent=True)
+        return tool_listing(self.name, tools, meta)
 
     async def call_tool(
         self,
@@ -193,15 +197,18 @@ class McpServerClient:
             self._held = None
         await self._http.aclose()
 
-    async def _list_all(self, client: Client) -> list[Tool]:
+    async def _list_all(self, client: Client) -> tuple[list[Tool], dict[str, Any] | None]:
+        """Every page's tools, and the first page's ``_meta`` (where a server describes itself)."""
         tools: list[Tool] = []
+        meta: dict[str, Any] | None = None
         cursor: str | None = None
-        for _ in range(_MAX_TOOL_PAGES):
+        for number in range(_MAX_TOOL_PAGES):
             page = await client.list_tools(cursor=cursor)
             tools.extend(page.tools)
+            meta = page.meta if number == 0 else meta
             cursor = page.next_cursor
             if cursor is None:
-                return tools
+                return tools, meta
         raise ServerRejected(self.name, f"tools/list still had more pages after {_MAX_TOOL_PAGES}")
 
     async def _request(

@@ -32,7 +32,7 @@ from pydantic import ValidationError
 
 from apps.agent_core.gateway.base import ServerHealth
 from apps.agent_core.gateway.breaker import BreakerOpenError, CircuitBreaker
-from apps.agent_core.gateway.catalog import tool_spec
+from apps.agent_core.gateway.catalog import ToolListing, tool_listing
 from apps.agent_core.gateway.errors import (
     CallTimedOut,
     CircuitOpen,
@@ -111,12 +111,21 @@ class StdioServerClient:
 
     async def list_tools(self, *, timeout: float) -> list[ToolSpec]:
         """Every tool the server lists (all pages); listing is always safe to retry."""
-        return [tool_spec(self.name, tool) for tool in await self.list_mcp_tools(timeout=timeout)]
+        return (await self.listing(timeout=timeout)).tools
+
+    async def listing(self, *, timeout: float) -> ToolListing:
+        """The tools and what the server says about them and itself (``_meta``: capability statuses)."""
+        tools, meta = await self._list_pages(timeout)
+        return tool_listing(self.name, tools, meta)
 
     async def list_mcp_tools(self, *, timeout: float) -> list[Tool]:
         """The tools as the server describes them (annotations, schemas and all), for the bridge to pass on."""
-        tools, _ = await self._request(_list_all, "tools/list", deadline=CallDeadline(timeout), idempotent=True)
+        tools, _ = await self._list_pages(timeout)
         return tools
+
+    async def _list_pages(self, timeout: float) -> tuple[list[Tool], dict[str, Any] | None]:
+        listed, _ = await self._request(_list_all, "tools/list", deadline=CallDeadline(timeout), idempotent=True)
+        return listed
 
     async def call_tool(
         self,
@@ -242,15 +251,18 @@ class StdioServerClient:
             raise await self._runs.ended(run, method) from None
 
 
-async def _list_all(client: Client) -> list[Tool]:
+async def _list_all(client: Client) -> tuple[list[Tool], dict[str, Any] | None]:
+    """Every page's tools, and the first page's ``_meta`` (where a server describes itself)."""
     tools: list[Tool] = []
+    meta: dict[str, Any] | None = None
     cursor: str | None = None
-    for _ in range(_MAX_TOOL_PAGES):
+    for number in range(_MAX_TOOL_PAGES):
         page = await client.list_tools(cursor=cursor)
         tools.extend(page.tools)
+        meta = page.meta if number == 0 else meta
         cursor = page.next_cursor
         if cursor is None:
-            return tools
+            return tools, meta
     raise RuntimeError(f"tools/list still had more pages after {_MAX_TOOL_PAGES}")
 
 

@@ -4,8 +4,9 @@ One turn: ask the model, record the turn, then hand every tool call of that turn
 once (it runs them concurrently) and give the outcomes back in the order the model asked. Calls
 the platform can answer without running anything (an unknown tool name, arguments that are not a
 JSON object) get an error result that tells the model how to correct itself; they never reach
-``execute``. The loop stops when the model answers without asking for tools, or at the budget: it
-never runs tools whose results no model turn would read.
+``execute``. A tool error its server calls not retryable says so to the model (``NOT_RETRYABLE_NOTE``),
+so that it does not spend turns sending the same call again. The loop stops when the model answers
+without asking for tools, or at the budget: it never runs tools whose results no model turn would read.
 
 Each recorded turn keeps what is needed to continue without the model (``ModelTurn.resume``: the
 calls as written and the provider's message). A resumed run passes those turns as ``replay``: the
@@ -20,12 +21,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from apps.agent_core.model import ModelTurn, TokenUsage, ToolCall, ToolOutcome, ToolSpec
+from apps.agent_core.model import ModelTurn, TokenUsage, ToolCall, ToolOutcome, ToolSpec, offered
 from apps.agent_core.reasoning.base import Budget, ReasoningResult, ToolExecutor, TurnRecorder
 from apps.agent_core.reasoning.conversation import budget_note, cut_off_note, with_note
 from apps.agent_core.reasoning.tool_names import ToolNameMap
 
-__all__ = ["ChatModel", "ChatTurn", "RequestedCall", "run_tool_loop", "unknown_tool_message"]
+__all__ = ["NOT_RETRYABLE_NOTE", "ChatModel", "ChatTurn", "RequestedCall", "run_tool_loop", "unknown_tool_message"]
 
 # Stop reasons, normalized across providers: OpenAI's "stop"/"tool_calls"/"length" become these.
 END_TURN = "end_turn"
@@ -33,6 +34,7 @@ TOOL_USE = "tool_use"
 MAX_TOKENS = "max_tokens"
 MAX_TURNS = "max_turns"
 _FINAL_REASONS = frozenset({END_TURN, "stop_sequence", TOOL_USE})
+NOT_RETRYABLE_NOTE = "(Sending this same call again will not help.)"
 
 
 @dataclass(frozen=True)
@@ -112,9 +114,16 @@ async def _run_calls(requests: list[RequestedCall], tools: ToolNameMap, execute:
             runnable.append(_to_tool_call(request, spec))
     if runnable:
         for outcome in await execute(runnable):
-            answered.setdefault(outcome.call_id, outcome)
+            answered.setdefault(outcome.call_id, _as_told(outcome))
     missing = "The platform returned no result for this call; try it again."
     return [answered.get(r.id) or ToolOutcome(call_id=r.id, ok=False, error=missing) for r in requests]
+
+
+def _as_told(outcome: ToolOutcome) -> ToolOutcome:
+    """The outcome as the model reads it: a failure that retrying cannot fix says so."""
+    if outcome.ok or outcome.retryable is not False:
+        return outcome
+    return outcome.model_copy(update={"error": f"{outcome.error or 'The tool failed.'}\n{NOT_RETRYABLE_NOTE}"})
 
 
 async def run_tool_loop(
@@ -128,7 +137,7 @@ async def run_tool_loop(
     max_tokens_per_turn: int,
     replay: Mapping[int, ModelTurn] | None = None,
 ) -> ReasoningResult:
-    names = ToolNameMap(tools)
+    names = ToolNameMap(offered(tools))  # a tool its server cannot run now is not shown to the model
     history = chat.start(task)
     usage = TokenUsage()
     last_text = ""

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from apps.agent_core.model import ModelTurn, TokenUsage, ToolCall, ToolOutcome, ToolSpec
+from apps.agent_core.model import ModelTurn, TokenUsage, ToolCall, ToolOutcome, ToolSpec, offered
 from apps.agent_core.reasoning.base import Budget, ReasoningResult, ToolExecutor, TurnRecorder
 from apps.agent_core.reasoning.offline_answer import (
     MAX_ANSWER_CHARS,
@@ -110,7 +110,7 @@ class OfflineReasoner:
 
     def plan(self, task: str, tools: list[ToolSpec]) -> Plan:
         """The plan with the schemas this reasoner has read; ``schema_needed`` when one must be read first."""
-        return plan_task(task, tools, self._schemas)
+        return _plan(task, tools, self._schemas)
 
     async def run(
         self,
@@ -125,7 +125,7 @@ class OfflineReasoner:
         turns = _Turns(record_turn, budget)
         read_here: dict[str, Schema | None] = {}
         notes: list[str] = []
-        plan = plan_task(task, tools, self._schemas)
+        plan = _plan(task, tools, self._schemas)
         ran: list[_Ran] = []
         while plan.schema_needed is not None:
             spec = plan.schema_needed
@@ -145,11 +145,11 @@ class OfflineReasoner:
                 error = clip(outcome.error or "no error message")
                 notes.append(f"{spec.server}.{spec.name} failed, so no SQL was written: {error}")
             read_here[spec.server] = schema
-            plan = plan_task(task, tools, {**self._schemas, **read_here})
+            plan = _plan(task, tools, {**self._schemas, **read_here})
         else:
             ran = await self._run_plan(task, plan, execute, turns, notes)
             notes += plan.notes
-        answer = _answer(ran, notes, tools)
+        answer = _answer(ran, notes, offered(tools))
         await turns.record(answer, [])
         return ReasoningResult(
             final_answer=answer,
@@ -163,7 +163,7 @@ class OfflineReasoner:
     async def _run_plan(task: str, plan: Plan, execute: ToolExecutor, turns: _Turns, notes: list[str]) -> list[_Ran]:
         ran = {step.id: _Ran(step) for step in plan.steps}
         if not plan.steps and turns.count == 0:
-            await turns.record("Plan: no tool matches the task.", [])
+            await turns.record("Plan: no tool that can run now matches the task.", [])
         context: dict[str, Any] = {"steps": {}, "inputs": {}}
         pending = list(plan.steps)
         while pending:
@@ -250,6 +250,15 @@ def _unanswered(ran: list[_Ran], notes: list[str], turns: _Turns) -> str | None:
 
 def _planned(step: PlannedStep) -> str:
     return call_text(step.spec.server, step.spec.name, {k: _clipped(v) for k, v in step.arguments.items()})
+
+
+def _plan(task: str, tools: list[ToolSpec], schemas: Mapping[str, Schema | None]) -> Plan:
+    """The plan, unless it needs a tool its server cannot run now: then no steps, and a note saying why and what
+    to change, rather than a lesser plan (the cluster's status for "scale web") or an approval for a doomed call."""
+    plan = plan_task(task, tools, schemas)
+    needed = [step.spec for step in plan.steps] + ([plan.schema_needed] if plan.schema_needed else [])
+    blocked = [spec.unavailable_message() for spec in needed if not spec.available]
+    return Plan(notes=tuple(dict.fromkeys(blocked))) if blocked else plan
 
 
 def _answer(ran: list[_Ran], notes: list[str], tools: list[ToolSpec]) -> str:

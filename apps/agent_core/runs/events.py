@@ -100,6 +100,9 @@ class StepFinished(_Event):
     result: Any = None
     """As journaled: whole when small, else a preview (``steps.stored_result``)."""
     error: str | None = None
+    retryable: bool | None = None
+    """For a failure, whether the same call may succeed later: its server's word (``ToolOutcome.retryable``),
+    ``False`` for a refusal; ``None`` when nobody said. A resumed run reads it back to decide the next attempt."""
     duration_ms: float | None = None
     server: str | None = None
     """Set when the step never started (refused before the call), so the view can still name its tool."""

@@ -127,6 +127,7 @@ class Replay:
             ok=event.status == "succeeded",
             result=event.result,
             error=event.error,
+            retryable=event.retryable,
             duration_ms=event.duration_ms or 0.0,
         )
 

@@ -22,6 +22,7 @@ from apps.agent_core.metrics import AgentCoreMetrics
 from apps.agent_core.model import TERMINAL_STATUSES, RunHeader, RunStatus, ToolSpec
 from apps.agent_core.projection import RunView, project
 from apps.agent_core.reasoning.base import Budget, Reasoner
+from apps.agent_core.reasoning.local_model import LocalModelProbe
 from apps.agent_core.runs.approvals import ApprovalPolicy, DecisionChoice, record_decision
 from apps.agent_core.runs.errors import ConflictError, DrainingError, RunRequestError
 from apps.agent_core.runs.events import CancelRequested, Recorded, RunFinished, read
@@ -40,6 +41,8 @@ STORE_POLL_SECONDS = 1.0
 """How often a watcher re-reads the store for changes made by other replicas."""
 RECOVERY_BATCH = 20
 """Runs taken over per look: a replica that finds many orphans leaves some for the others."""
+HEALTH_LISTING_WAIT_SECONDS = 2.0
+"""How long a health report waits for stale tool listings (and so capability statuses) to be reloaded."""
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,7 @@ class RunService:
         metrics: AgentCoreMetrics,
         lease: LeaseTerms,
         recovery_interval_seconds: float = 1.0,
+        local_model: LocalModelProbe | None = None,
     ) -> None:
         self.store = store
         self.gateway = gateway
@@ -73,6 +77,8 @@ class RunService:
         self.metrics = metrics
         self.lease = lease
         self.recovery_interval_seconds = recovery_interval_seconds
+        self.local_model = local_model
+        """Asked again by ``health`` when ``AGENTIC_REASONER=auto`` found nothing configured; else ``None``."""
         self.notifier = RunNotifier()
         self.draining = False
         self._controls: dict[str, RunControl] = {}
@@ -86,6 +92,11 @@ class RunService:
 
     async def health(self) -> HealthReport:
         """What runs depend on, probed now: ``degraded`` when the store or any server cannot be used."""
+        # The servers' capability statuses come with their listings: a stale one is reloaded, but a server slow
+        # to list must not slow the health page; the load goes on and the next look shows what it found.
+        listing = asyncio.ensure_future(self.gateway.tools())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(listing), HEALTH_LISTING_WAIT_SECONDS)
         servers = await self.gateway.health()
         try:
             await self.store.check()
@@ -98,6 +109,7 @@ class RunService:
             reasoner=ReasonerInfo(name=self.reasoner.name, model=self.reasoner.model),
             store=store,
             servers=servers,
+            local_model=await self.local_model.report() if self.local_model is not None else None,
         )
 
     async def validate_workflow(self, workflow: Any, tools: list[ToolSpec] | None = None) -> WorkflowDocument:

@@ -69,6 +69,8 @@ class StepExecutor:
         spec = self.catalog.get((call.server, call.tool))
         if spec is None:
             return await self._refuse(step_id, call, attempt, f"unknown tool {call.server}.{call.tool}")
+        if not spec.available:  # refused before anyone is asked to approve a call that cannot run
+            return await self._refuse(step_id, call, attempt, spec.unavailable_message())
         # A retried in-flight step was approved (if it had to be) before its intent was journaled.
         retry = self.replay is not None and (step_id, attempt) in self.replay.in_flight
         if not retry and self.policy.needs_approval(call.server, call.tool, spec):
@@ -107,6 +109,7 @@ class StepExecutor:
                 attempt=attempt,
                 result=stored_result(outcome.result, self.stored_result_bytes) if outcome.ok else None,
                 error=outcome.error,
+                retryable=None if outcome.ok else outcome.retryable,
                 duration_ms=round(outcome.duration_ms, 3),
             )
         )
@@ -125,9 +128,16 @@ class StepExecutor:
     async def _refuse(
         self, step_id: str, call: ToolCall, attempt: int, message: str, status: StepOutcomeStatus = "failed"
     ) -> ToolOutcome:
+        # A refusal (unknown or unavailable tool, a rejected approval) would be refused again: not retryable.
         await self.journal.append(
             StepFinished(
-                step_id=step_id, status=status, attempt=attempt, error=message, server=call.server, tool=call.tool
+                step_id=step_id,
+                status=status,
+                attempt=attempt,
+                error=message,
+                retryable=False,
+                server=call.server,
+                tool=call.tool,
             )
         )
-        return ToolOutcome(call_id=call.id, ok=False, error=message)
+        return ToolOutcome(call_id=call.id, ok=False, error=message, retryable=False)

@@ -3,7 +3,10 @@
 Per step: a false ``when`` skips it (``skip_step`` records why; its result is ``null``, status
 ``skipped``). Otherwise its arguments are resolved against the results so far, and ``run_step`` is
 called with attempt 1, 2, … until it succeeds or ``retry.attempts`` are spent, waiting
-``backoff_seconds`` doubled after each failure. When it still fails, ``on_error`` decides:
+``backoff_seconds`` doubled after each failure. A failure its server calls not retryable (``retryable``
+false: no credentials, access denied, bad arguments) ends the attempts at once, and the step's error says
+so; a server that says nothing (``None``) is retried as any other failure. When it still fails, ``on_error``
+decides:
 
 - ``fail`` (default): the workflow stops; it is ``failed``, and every result so far is returned.
 - ``continue``: the failure is recorded and the next step runs.
@@ -25,6 +28,7 @@ from typing import Any, Literal
 import anyio
 from pydantic import BaseModel
 
+from apps.agent_core.clipping import clip_middle
 from apps.agent_core.model import ToolCall, ToolOutcome
 from apps.agent_core.workflows.base import Analyzer, RunStep, StepRecorder, StepSkipper
 from apps.agent_core.workflows.bounds import EvaluationLimits
@@ -184,15 +188,18 @@ class _Run:
         call = ToolCall(id=step.id, server=step.tool.server, tool=step.tool.name, arguments=arguments)
         attempts = max(1, step.retry.attempts) if step.retry is not None else 1
         backoff = step.retry.backoff_seconds if step.retry is not None else 0.0
-        error: str | None = None
         for attempt in range(1, attempts + 1):
             outcome = await self._call(step.id, call, attempt, step.timeout_seconds)
             if outcome.ok:
                 return self._record(StepState(id=step.id, status="succeeded", result=outcome.result, attempts=attempt))
             error = outcome.error or "the tool failed without saying why"
-            if attempt < attempts:
-                await self.sleep(min(backoff * 2 ** (attempt - 1), MAX_RETRY_WAIT_SECONDS))
-        return self._record(StepState(id=step.id, status="failed", error=error, attempts=attempts))
+            if attempt == attempts:
+                break
+            if outcome.retryable is False:
+                error += f" (not retried: retrying would not help; attempt {attempt} of {attempts})"
+                break
+            await self.sleep(min(backoff * 2 ** (attempt - 1), MAX_RETRY_WAIT_SECONDS))
+        return self._record(StepState(id=step.id, status="failed", error=error, attempts=attempt))
 
     async def _call(self, step_id: str, call: ToolCall, attempt: int, timeout: float | None) -> ToolOutcome:
         try:
@@ -242,7 +249,8 @@ def _summary(name: str, status: str, steps: Mapping[str, StepState], not_run: li
     parts = [f"{counts[key]} {label}" for key, label in labels.items() if counts.get(key)]
     text = f'Workflow "{name}" {status}: ' + (", ".join(parts) or "no steps ran") + "."
     if error is not None:
-        text += f" {_clip(error)}."
+        shown = clip_middle(error, _MAX_ERROR_IN_SUMMARY)
+        text += f" {shown}" if shown.endswith((".", "!", "?")) else f" {shown}."
     if not_run:
         text += f" Not run: {', '.join(not_run)}."
     return text
@@ -250,7 +258,3 @@ def _summary(name: str, status: str, steps: Mapping[str, StepState], not_run: li
 
 def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= _MAX_ERROR_IN_SUMMARY else text[:_MAX_ERROR_IN_SUMMARY] + "…"

@@ -9,7 +9,7 @@ It checks: tools exist; ids are unique; references compile and read only inputs 
 steps that have finished by then (not later steps, not the step itself, not a sibling in the same
 parallel group); literal arguments satisfy the tool's input schema (templated ones are only known at
 run time, but a templated argument still counts as present for ``required``); retry and timeout are
-in bounds; fallbacks are one level deep and have no ``when``.
+in bounds; fallbacks are one level deep and have no ``when``; tools their servers can run now.
 """
 
 from __future__ import annotations
@@ -51,7 +51,9 @@ def validate_workflow(doc: WorkflowDocument, tools: Sequence[ToolSpec], unavaila
 
     Steps on ``unavailable`` servers (configured, but not answering now) are not refused: their tools
     cannot be checked until the server is back, and a step that still cannot reach it fails at run
-    time like any other, where ``retry`` and ``on_error`` apply.
+    time like any other, where ``retry`` and ``on_error`` apply. A step naming a tool its server says cannot
+    run (``ToolSpec.available``) is refused with the reason and the setting to change, unless its ``on_error``
+    handles the failure.
     """
     catalog = {(tool.server, tool.name): tool for tool in tools}
     placed = list(placed_steps(doc))
@@ -172,6 +174,9 @@ def _step_problems(
     tool = catalog.get((step.tool.server, step.tool.name))
     if tool is None and step.tool.server not in unavailable:
         problems.append(_unknown_tool(step, catalog))
+    if tool is not None and not tool.available and step.on_error == "fail":
+        # Refused now, not after an approval; a step whose failure the workflow handles fails at run time instead.
+        problems.append(tool.unavailable_message())
     problems.extend(_bounds_problems(step))
     if step.when is not None:
         if item.parent is not None:

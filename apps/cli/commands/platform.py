@@ -10,7 +10,7 @@ from typing import Any
 from apps.cli import exit_codes
 from apps.cli.context import Context
 from apps.cli.errors import UsageError
-from apps.cli.text import duration, shorten
+from apps.cli.text import Style, duration, shorten
 
 
 def add_parsers(subparsers: Any, common: list[argparse.ArgumentParser], **kwargs: Any) -> None:
@@ -38,7 +38,10 @@ def add_parsers(subparsers: Any, common: list[argparse.ArgumentParser], **kwargs
 
 
 def tool_mark(tool: dict[str, Any]) -> str:
-    """How the platform treats the tool: read-only runs freely, destructive waits for approval."""
+    """How the platform treats the tool: unavailable is not offered, read-only runs freely, destructive waits for
+    approval."""
+    if tool.get("available") is False:
+        return "unavailable"
     if tool.get("read_only"):
         return "read-only"
     if tool.get("destructive", True):
@@ -65,7 +68,7 @@ def tools_command(ctx: Context, args: argparse.Namespace) -> int:
         ctx.out.say("No tools: no MCP server answered. See 'health'.")
         return exit_codes.OK
     style = ctx.out.style
-    colors = {"read-only": "green", "destructive": "red", "writes": "yellow"}
+    colors = {"read-only": "green", "destructive": "red", "writes": "yellow", "unavailable": "dim"}
     for server in sorted(by_server):
         tools = sorted(by_server[server], key=lambda tool: str(tool.get("name")))
         ctx.out.say(style.paint(f"{server} ({len(tools)} tools)", "bold"))
@@ -74,6 +77,8 @@ def tools_command(ctx: Context, args: argparse.Namespace) -> int:
             mark = tool_mark(tool)
             description = str(tool.get("description") or "").strip().splitlines()
             summary = shorten(description[0] if description else "", 90, style.ellipsis)
+            if mark == "unavailable":  # why, and what to change, instead of what it would do
+                summary = shorten(_unavailable_text(tool), 110, style.ellipsis)
             painted = style.paint(mark, colors[mark]) + " " * (len("destructive") - len(mark))
             ctx.out.say(f"  {str(tool.get('name')).ljust(width)}  {painted}  {summary}".rstrip())
     return exit_codes.OK
@@ -105,7 +110,37 @@ def health_command(ctx: Context, args: argparse.Namespace) -> int:
         breaker = f"{style.dot}breaker {server.get('breaker')}" if server.get("breaker") != "closed" else ""
         name = str(server.get("server")).ljust(width)
         ctx.out.say(f"  {mark} {name}  {server.get('url')}  {state}{breaker}")
+        for capability in server.get("capabilities") or []:
+            ctx.out.say(" " * (width + 5) + _capability_line(capability, style))
+    local = report.get("local_model")
+    if isinstance(local, dict):
+        ctx.out.say(f"local     {_local_model_text(local, reasoner)}")
     return exit_codes.OK if ok else exit_codes.RUN_FAILED
+
+
+def _unavailable_text(tool: dict[str, Any]) -> str:
+    reason = str(tool.get("unavailable_reason") or "its server cannot run it now")
+    return f"{reason}; set {tool['setting']}" if tool.get("setting") else reason
+
+
+def _capability_line(capability: dict[str, Any], style: Style) -> str:
+    """One capability status: shown under its server, never counted against health."""
+    ok = bool(capability.get("ok"))
+    # A lasting not-ok is the operator's to fix (yellow); a transient one may pass by itself.
+    mark = style.paint(style.symbol("ok" if ok else "fail"), "green" if ok else "yellow")
+    line = f"{mark} {capability.get('name')}: {capability.get('detail')}"
+    return line if ok or not capability.get("setting") else f"{line}{style.dot}set {capability['setting']}"
+
+
+def _local_model_text(local: dict[str, Any], reasoner: dict[str, Any]) -> str:
+    """What a fresh look for a local model server found, and whether it is the one in use."""
+    ports = ", ".join(str(port) for port in local.get("ports") or []) or "none (AGENTIC_LOCAL_MODEL_PORTS is empty)"
+    detected = local.get("detected")
+    if not isinstance(detected, dict):
+        return f"no model server answers on 127.0.0.1 ports {ports}"
+    found = f"{detected.get('model')} at {detected.get('base_url')}"
+    in_use = reasoner.get("name") == "openai" and reasoner.get("model") == detected.get("model")
+    return f"{found} (in use)" if in_use else f"{found} (found after start: restart the agent core to use it)"
 
 
 def templates_command(ctx: Context, args: argparse.Namespace) -> int:

@@ -48,6 +48,10 @@ class ToolView(_View):
     input_schema: dict[str, Any] = Field(default_factory=dict)
     read_only: bool = False
     destructive: bool = True
+    available: bool = True
+    """False when its server says it cannot run now (no credentials, no cluster, a setting that disables it)."""
+    unavailable_reason: str | None = None
+    setting: str | None = None
 
     @property
     def required_arguments(self) -> list[str]:

@@ -64,8 +64,14 @@ def _callable_without_arguments(tool: ToolView) -> bool:
 
 
 def choose_probe(server: str, tools: Iterable[ToolView]) -> ToolView | None:
-    """The tool to call on ``server``: its preferred probe when usable, else its first read-only, argument-free one."""
-    candidates = sorted((tool for tool in tools if _callable_without_arguments(tool)), key=lambda tool: tool.name)
-    preferred = PREFERRED_PROBES.get(server)
-    chosen = next((tool for tool in candidates if tool.name == preferred), None)
-    return chosen or (candidates[0] if candidates else None)
+    """The tool to call on ``server``: its preferred probe when usable, else its first read-only, argument-free one.
+
+    One its server can run now comes first; an unavailable one is returned only when no other would do, so the
+    check can say why (its server's reason and setting)."""
+    candidates = sorted(
+        (tool for tool in tools if _callable_without_arguments(tool)), key=lambda tool: (not tool.available, tool.name)
+    )
+    preferred = next((tool for tool in candidates if tool.name == PREFERRED_PROBES.get(server)), None)
+    if preferred is not None and (preferred.available or not any(tool.available for tool in candidates)):
+        return preferred
+    return candidates[0] if candidates else None

@@ -173,6 +173,12 @@ def run_checks(
             in_order.append(skipped(check, "no tools listed to call (see above)", server=server.server))
             continue
         tool = choose_probe(server.server, listed)
+        if tool is not None and not tool.available:
+            # The server said why before any call: a setting to change, not a server to fix.
+            reason = f"{server.server}.{tool.name} cannot run on its server now: {tool.unavailable_reason}"
+            remedy = f"set {tool.setting}" if tool.setting else "see the server's capabilities in 'health'"
+            in_order.append(warned(check, _short(reason), remedy, server=server.server))
+            continue
         if tool is None:
             remedy = "nothing to do if the server is meant to have no read-only tool without arguments"
             detail = f"{server.server} has no read-only tool that needs no arguments, so none was called"

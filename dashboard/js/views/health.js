@@ -1,5 +1,9 @@
 "use strict";
-/** Health of the agent core and each MCP server, and which reasoner is in use; refreshed while visible. */
+/**
+ * Health of the agent core and each MCP server, and which reasoner is in use; refreshed while visible. Each
+ * server also shows its capability statuses (what its tools need, whether it is there, the setting to change):
+ * shown, never counted against "Overall", since a restart would not fix them.
+ */
 
 import { api } from "../api.js";
 import { formatDuration, formatTime, h, replaceChildren, words } from "../dom.js";
@@ -43,7 +47,12 @@ function render(root, _params, signal) {
       const roundTrip = performance.now() - started;
       replaceChildren(errors);
       showReasoner(report.reasoner);
-      replaceChildren(hero, reasonerCard(report), overallCard(report));
+      replaceChildren(
+        hero,
+        reasonerCard(report),
+        overallCard(report),
+        report.local_model ? localModelCard(report) : null,
+      );
       replaceChildren(
         services,
         serviceCard({
@@ -66,6 +75,7 @@ function render(root, _params, signal) {
               ["Address", server.url],
               ...(server.error ? [["Error", server.error]] : []),
             ],
+            capabilities: server.capabilities ?? [],
           }),
         ),
       );
@@ -93,6 +103,7 @@ function reasonerCard(report) {
 
 function overallCard(report) {
   const down = report.servers.filter((server) => !server.reachable).map((server) => server.server);
+  const lacking = report.servers.filter((server) => (server.capabilities ?? []).some((capability) => !capability.ok));
   return h(
     "section",
     { class: "card stack--tight", "aria-labelledby": "overall-heading" },
@@ -108,10 +119,65 @@ function overallCard(report) {
             report.store !== "ok" ? ` Run store: ${report.store}.` : "",
           ].join(""),
     ),
+    lacking.length > 0 &&
+      h(
+        "p",
+        { class: "muted", id: "health-capabilities-note" },
+        `Some tools of ${lacking.map((server) => server.server).join(", ")} cannot run: see what they need below.`,
+      ),
   );
 }
 
-function serviceCard({ name, up, latency, details, statusText }) {
+/** What a fresh look for a local model server found (AGENTIC_REASONER=auto with no model configured). */
+function localModelCard(report) {
+  const { detected, ports } = report.local_model;
+  const inUse = detected && report.reasoner.name === "openai" && report.reasoner.model === detected.model;
+  const where = ports.length ? `127.0.0.1 ports ${ports.join(", ")}` : "no port (AGENTIC_LOCAL_MODEL_PORTS is empty)";
+  return h(
+    "section",
+    { class: "card stack--tight", "aria-labelledby": "local-model-heading", id: "health-local-model" },
+    h("h2", { id: "local-model-heading" }, "Local model"),
+    h("p", { class: "big-value" }, detected ? detected.model : "none found"),
+    detected && h("p", { class: "mono" }, detected.base_url),
+    h(
+      "p",
+      { class: "muted" },
+      !detected
+        ? `Nothing answers GET /v1/models on ${where}. Start Ollama or LM Studio to use a local model.`
+        : inUse
+          ? "In use: it was found when the agent core started."
+          : "Found after the agent core started: restart the agent core to use it.",
+    ),
+  );
+}
+
+/** One server's capability statuses: each with what was found and, when not ok, the setting that changes it. */
+function capabilityList(capabilities) {
+  return h(
+    "ul",
+    { class: "capabilities", "aria-label": "Capabilities" },
+    capabilities.map((capability) =>
+      h(
+        "li",
+        { class: "capability", dataset: { capability: capability.name, ok: String(capability.ok) } },
+        // Not a .badge: the card's one badge is its up/down status.
+        h(
+          "span",
+          { class: `capability__mark capability__mark--${capability.ok ? "ok" : "missing"}` },
+          capability.ok ? "ok" : "not ok",
+        ),
+        " ",
+        h("strong", {}, capability.name),
+        `: ${capability.detail}.`,
+        !capability.ok && capability.setting
+          ? h("span", { class: "capability__setting" }, " Set ", h("code", {}, capability.setting), ".")
+          : null,
+      ),
+    ),
+  );
+}
+
+function serviceCard({ name, up, latency, details, statusText, capabilities = [] }) {
   return h(
     "article",
     { class: "card stack--tight", role: "listitem", "aria-label": name, dataset: { service: name } },
@@ -132,5 +198,6 @@ function serviceCard({ name, up, latency, details, statusText }) {
       ),
       details.map(([term, value]) => h("div", {}, h("dt", {}, term), h("dd", {}, value))),
     ),
+    capabilities.length ? capabilityList(capabilities) : null,
   );
 }

@@ -7,7 +7,7 @@
 import { api } from "../api.js";
 import { h, replaceChildren, uniqueId } from "../dom.js";
 import { busy, startRun } from "../forms.js";
-import { emptyState, errorNotice, jsonBlock, notice, pageHeader, toolBadges } from "../render.js";
+import { emptyState, errorNotice, jsonBlock, notice, pageHeader, plainBadge, toolBadges } from "../render.js";
 import { schemaForm } from "../schema-form.js";
 
 export const toolsView = { nav: "tools", title: "Tools", render };
@@ -83,18 +83,33 @@ async function render(root, _params, signal) {
 function toolCard(tool, signal) {
   const qualified = `${tool.server}.${tool.name}`;
   const titleId = uniqueId("tool");
-  const tryIt = h("details", { class: "try" }, h("summary", {}, "Try it"));
-  tryIt.addEventListener("toggle", () => {
-    if (tryIt.open && tryIt.childElementCount === 1) tryIt.append(tryForm(tool, signal));
-  });
+  // A tool its server cannot run now is not offered to runs: say why and what to change instead of a form.
+  const unavailable = tool.available === false;
+  const tryIt = unavailable ? unavailableNotice(tool) : h("details", { class: "try" }, h("summary", {}, "Try it"));
+  if (!unavailable) {
+    tryIt.addEventListener("toggle", () => {
+      if (tryIt.open && tryIt.childElementCount === 1) tryIt.append(tryForm(tool, signal));
+    });
+  }
   return h(
     "article",
     { class: "card stack--tight", "aria-labelledby": titleId, dataset: { tool: qualified } },
-    h("div", { class: "card__header" }, h("h3", { class: "tool__name", id: titleId }, tool.name), toolBadges(tool)),
+    h(
+      "div",
+      { class: "card__header" },
+      h("h3", { class: "tool__name", id: titleId }, tool.name),
+      unavailable ? plainBadge("unavailable", "warning") : toolBadges(tool),
+    ),
     h("p", {}, tool.description),
     h("details", {}, h("summary", {}, "Input schema"), jsonBlock(tool.input_schema, `Input schema of ${qualified}`)),
     tryIt,
   );
+}
+
+function unavailableNotice(tool) {
+  const reason = tool.unavailable_reason || "its server cannot run it now";
+  const setting = tool.setting ? ` To enable it, set ${tool.setting}.` : "";
+  return notice(`Not offered to runs: ${reason}.${setting}`, "warning");
 }
 
 function tryForm(tool, signal) {

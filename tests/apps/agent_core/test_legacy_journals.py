@@ -59,6 +59,7 @@ def test_an_old_journal_shows_the_run_it_showed_then(name: str) -> None:
     for step in view["steps"]:
         assert step.pop("recovered_by") is None  # old journals never recorded which fallback stood in
         assert step.pop("progress") is None  # nor progress: no tool reported any then
+        assert step.pop("retryable") is None  # nor whether a failure might pass when retried
     assert {k: v for k, v in view.items() if k not in TIMES} == {k: v for k, v in expected.items() if k not in TIMES}
 
 

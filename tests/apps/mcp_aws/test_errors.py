@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import pytest
 from botocore.exceptions import (
     ClientError,
@@ -13,10 +14,13 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 from botocore.stub import Stubber
+from mcp import Client
 
-from apps.common.tools import ToolDef, ToolError
+from apps.common.tools import RETRYABLE_META, ToolDef, ToolError
 from apps.mcp_aws.clients import AwsClients
 from apps.mcp_aws.errors import aws_errors
+from apps.mcp_aws.server import create_app
+from apps.mcp_aws.settings import AwsSettings
 
 ACCOUNT_ARN = "arn:aws:sts::123456789012:assumed-role/aws-mcp/session"
 
@@ -138,3 +142,45 @@ def test_access_denied_from_s3_reaches_the_tool_as_a_clear_message(
             tools["list_s3_buckets"].fn()
         stub.assert_no_pending_responses()
     assert ACCOUNT_ARN not in str(caught.value)
+
+
+def client_error_with_status(code: str, status: int) -> ClientError:
+    response: Any = {"Error": {"Code": code, "Message": ""}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return ClientError(response, "Operation")
+
+
+@pytest.mark.parametrize(
+    ("error", "retryable"),
+    [
+        (NoCredentialsError(), False),
+        (client_error("AccessDenied"), False),
+        (client_error("ExpiredToken"), False),
+        (client_error("NoSuchBucket"), False),
+        (client_error("ValidationException"), False),
+        (ParamValidationError(report="Invalid length for parameter JobName"), False),
+        (client_error("ThrottlingException"), True),
+        (client_error("ServiceUnavailable"), True),
+        (client_error("ModelNotReadyException"), True),
+        (client_error("ConcurrentRunsExceededException"), True),
+        (EndpointConnectionError(endpoint_url="https://glue.us-west-2.amazonaws.com/"), True),
+        (ReadTimeoutError(endpoint_url="https://glue.us-west-2.amazonaws.com/"), True),
+        (client_error_with_status("SomethingNew", 503), True),
+        (client_error_with_status("SomethingNew", 400), False),
+    ],
+)
+def test_each_failure_says_whether_retrying_may_help(error: Exception, retryable: bool) -> None:
+    assert raised_by(error).retryable is retryable
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_no_credentials_reach_the_caller_as_an_error_not_worth_retrying() -> None:
+    app = create_app(AwsSettings())
+
+    async def scenario() -> Any:
+        async with Client(app.state.mcp_server) as client:
+            return await client.call_tool("list_s3_buckets", {})
+
+    result = anyio.run(scenario)
+    assert result.is_error is True
+    assert "No AWS credentials are configured" in result.content[0].text
+    assert result.meta[RETRYABLE_META] is False

@@ -8,10 +8,11 @@ from typing import Any
 import anyio
 import pytest
 from mcp.server import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError as SdkToolError
 from mcp_types import Tool as McpTool
 
 from apps.common.mcp_app import sdk_tools
-from apps.common.tools import ToolDef, ToolError
+from apps.common.tools import ToolDef
 from apps.mcp_aws.clients import BEDROCK_READ_TIMEOUT_SECONDS, AwsClients
 from apps.mcp_aws.tools import build_tools
 from tests.apps.mcp_aws.conftest import DEFAULT_MODEL_ID, MAX_TOKENS_CAP
@@ -142,6 +143,7 @@ def test_out_of_bounds_arguments_are_refused_by_the_schema(
     async def call_it() -> Any:
         return await server_for(tools).call_tool(name, arguments)
 
-    with pytest.raises(ToolError, match="validation error"):
+    # The SDK's own ToolError: its argument validation refuses these before the tool runs.
+    with pytest.raises(SdkToolError, match="validation error"):
         anyio.run(call_it)
     assert fake_bedrock.calls == []

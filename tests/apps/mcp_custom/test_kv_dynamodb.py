@@ -215,21 +215,22 @@ def test_missing_table(dynamodb: DynamoDBClient) -> None:
 
 
 @pytest.mark.parametrize(
-    ("code", "message"),
+    ("code", "message", "retryable"),
     [
-        ("AccessDeniedException", "access to DynamoDB table 't' was denied"),
-        ("UnrecognizedClientException", "was denied"),
-        ("ProvisionedThroughputExceededException", "busy .* try again shortly"),
-        ("ThrottlingException", "busy"),
-        ("InternalServerError", r"failed \(InternalServerError\)"),
+        ("AccessDeniedException", "access to DynamoDB table 't' was denied", False),
+        ("UnrecognizedClientException", "was denied", False),
+        ("ProvisionedThroughputExceededException", "busy .* try again shortly", True),
+        ("ThrottlingException", "busy", True),
+        ("InternalServerError", r"failed \(InternalServerError\)", True),
     ],
 )
-def test_client_errors_are_explained(dynamodb: DynamoDBClient, code: str, message: str) -> None:
+def test_client_errors_are_explained(dynamodb: DynamoDBClient, code: str, message: str, retryable: bool) -> None:
     store = DynamoDBKeyValueStore("t", dynamodb)
     with Stubber(dynamodb) as stub:
         stub.add_client_error("get_item", service_error_code=code, http_status_code=400)
-        with pytest.raises(ToolError, match=message):
+        with pytest.raises(ToolError, match=message) as caught:
             store.get("k")
+    assert caught.value.retryable is retryable
 
 
 def test_no_credentials(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
@@ -242,12 +243,14 @@ def test_no_credentials(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp
                  "AWS_WEB_IDENTITY_TOKEN_FILE"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     client = boto3.session.Session().client("dynamodb", region_name="us-west-2", endpoint_url=moto_endpoint)
-    with pytest.raises(ToolError, match="no AWS credentials"):
+    with pytest.raises(ToolError, match="no AWS credentials") as caught:
         DynamoDBKeyValueStore("t", client).get("k")
+    assert caught.value.retryable is False
 
 
 def test_unreachable_endpoint(aws_env: str) -> None:
     config = Config(connect_timeout=0.5, read_timeout=0.5, retries={"max_attempts": 1, "mode": "standard"})
     client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{free_port()}", config=config)
-    with pytest.raises(ToolError, match="could not reach DynamoDB"):
+    with pytest.raises(ToolError, match="could not reach DynamoDB") as caught:
         DynamoDBKeyValueStore("t", client).create("k", 1)
+    assert caught.value.retryable is True

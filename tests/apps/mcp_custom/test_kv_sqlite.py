@@ -111,8 +111,9 @@ def test_a_writer_held_up_by_another_process_fails_saying_so(tmp_path: Path) -> 
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process's write transaction, left open
     try:
-        with pytest.raises(ToolError, match=r"busy with another writer \(waited 0.2s\); nothing was changed"):
+        with pytest.raises(ToolError, match=r"busy with another writer \(waited 0.2s\); nothing was changed") as caught:
             store.create("k", 1)
+        assert caught.value.retryable is True
         assert store.list_keys() == ([], False)  # readers are not held up in WAL mode
     finally:
         other.execute("ROLLBACK")

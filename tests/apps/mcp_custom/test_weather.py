@@ -201,9 +201,10 @@ async def test_retries_once_after_503(wttr: FakeWttr, make_client: Callable[...,
 async def test_gives_up_after_second_503(wttr: FakeWttr, make_client: Callable[..., WeatherClient]) -> None:
     wttr.fail_next(2, status=503)
 
-    with pytest.raises(ToolError, match=r"unavailable \(HTTP 503\); try again later"):
+    with pytest.raises(ToolError, match=r"unavailable \(HTTP 503\); try again later") as caught:
         await make_client().summary("Seattle")
     assert wttr.request_count == 2
+    assert caught.value.retryable is True
 
 
 async def test_retries_once_after_timeout(wttr: FakeWttr, make_client: Callable[..., WeatherClient]) -> None:
@@ -219,16 +220,18 @@ async def test_timeout_failure_message(wttr: FakeWttr, make_client: Callable[...
     wttr.hang_next(2, seconds=1.0)
     started = time.monotonic()
 
-    with pytest.raises(ToolError, match=r"did not answer within 0\.2 s; try again later"):
+    with pytest.raises(ToolError, match=r"did not answer within 0\.2 s; try again later") as caught:
         await make_client(timeout_seconds=0.2).summary("London")
     assert wttr.request_count == 2
+    assert caught.value.retryable is True
     assert time.monotonic() - started < 1.0  # the client gave up; it did not wait for the server
 
 
 async def test_unreachable_service(make_client: Callable[..., WeatherClient]) -> None:
     client = make_client(base_url=f"http://127.0.0.1:{free_port()}")
-    with pytest.raises(ToolError, match="could not reach the weather service"):
+    with pytest.raises(ToolError, match="could not reach the weather service") as caught:
         await client.summary("London")
+    assert caught.value.retryable is True  # the network's state, not the call's
 
 
 async def test_unknown_place_is_not_found(wttr: FakeWttr, make_client: Callable[..., WeatherClient]) -> None:
@@ -239,6 +242,7 @@ async def test_unknown_place_is_not_found(wttr: FakeWttr, make_client: Callable[
     assert "not found" in message
     assert "try a city name" in message
     assert wttr.request_count == 1  # a 404 is an answer, not a failure to retry
+    assert caught.value.retryable is False
 
 
 async def test_redirect_is_not_followed(wttr: FakeWttr, make_client: Callable[..., WeatherClient]) -> None:

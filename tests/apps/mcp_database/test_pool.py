@@ -167,9 +167,10 @@ async def test_other_calls_are_answered_while_a_worker_compiles(sample_db: Path)
     assert answered == [n * 2 for n in range(20)]
 
 
-async def test_a_saturated_pool_refuses_with_a_clear_error(sample_db: Path) -> None:
+async def test_a_saturated_pool_refuses_with_a_clear_error_worth_retrying(sample_db: Path) -> None:
     async with sandbox(sample_db, workers=1, queue_limit=1, queue_seconds=0.3, deadline_seconds=3.0) as database:
         outcomes: dict[str, str] = {}
+        retryable: dict[str, bool] = {}
 
         async def call(name: str, sql: str) -> None:
             try:
@@ -177,6 +178,7 @@ async def test_a_saturated_pool_refuses_with_a_clear_error(sample_db: Path) -> N
                 outcomes[name] = "answered"
             except ToolError as exc:
                 outcomes[name] = str(exc)
+                retryable[name] = exc.retryable
 
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(call, "runaway", RUNAWAY)
@@ -190,6 +192,8 @@ async def test_a_saturated_pool_refuses_with_a_clear_error(sample_db: Path) -> N
             )
         assert "none came free within 0.3 s" in outcomes["queued"]
         assert outcomes["runaway"].startswith("The query timed out after 3.0 s")
+        # Busy passes; a query past its deadline would do the same work again.
+        assert retryable == {"refused": True, "queued": True, "runaway": False}
         assert (await database.query("SELECT 3")).rows == [[3]]
 
 

@@ -261,6 +261,21 @@ def test_check_and_query_on_a_missing_file(tmp_path: Path) -> None:
     assert not (tmp_path / "absent.db").exists()  # read-only mode never creates the file
 
 
+def test_a_database_locked_by_a_writer_is_worth_retrying(db_file: Path) -> None:
+    with closing(sqlite3.connect(db_file, isolation_level=None)) as writer:
+        writer.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(QueryError, match="locked") as error:
+            ReadOnlyDatabase(db_file, deadline_seconds=0.2).query("SELECT count(*) FROM orders")
+        writer.execute("ROLLBACK")
+    assert error.value.retryable is True
+
+
+def test_a_refused_query_is_not_worth_retrying(shared_database: ReadOnlyDatabase) -> None:
+    with pytest.raises(QueryError) as error:
+        shared_database.query("DELETE FROM orders")
+    assert error.value.retryable is False
+
+
 def test_check_rejects_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     path = tmp_path / "notes.db"
     path.write_bytes(b"these are notes, not a database" * 100)

@@ -92,3 +92,28 @@ def test_unreadable_responses_are_reported() -> None:
 def test_unexpected_errors_are_not_disguised() -> None:
     with pytest.raises(KeyError), translated_api_errors(GET_POD, host=HOST):
         raise KeyError("a bug")
+
+
+def raised(error: BaseException) -> ToolError:
+    with pytest.raises(ToolError) as refused, translated_api_errors(GET_POD, host=HOST):
+        raise error
+    return refused.value
+
+
+@pytest.mark.parametrize(
+    ("status", "retryable"),
+    [
+        *[(status, False) for status in (401, 403, 404, 400, 422, 0, 418)],
+        *[(status, True) for status in (409, 429, 500, 503)],
+    ],
+)
+def test_only_conflicts_rate_limits_and_control_plane_faults_are_worth_retrying(status: int, retryable: bool) -> None:
+    assert raised(api_exception(status, "said")).retryable is retryable
+
+
+def test_a_cluster_not_reached_is_worth_retrying() -> None:
+    read_timeout = urllib3.exceptions.ReadTimeoutError(None, "/api", "Read timed out.")  # type: ignore[arg-type]
+    refused = urllib3.exceptions.NewConnectionError(None, "Connection refused")  # type: ignore[arg-type]
+
+    assert raised(read_timeout).retryable is True
+    assert raised(refused).retryable is True

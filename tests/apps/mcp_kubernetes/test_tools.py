@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
+from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError as SdkToolError
 
-from apps.common.mcp_app import sdk_tools
+from apps.common.mcp_app import McpServerSpec, create_mcp_app, sdk_tools
+from apps.common.settings import McpServerSettings
+from apps.common.tools import RETRYABLE_META
 from apps.mcp_kubernetes.cluster_access import ClusterAccess
 from apps.mcp_kubernetes.tools import build_tools
-from tests.support.fake_kube import FakeKube
+from tests.support.fake_kube import FakeKube, write_kubeconfig
+from tests.support.net import free_port
 
 SCALABLE = frozenset({"k8s-admin"})
 
@@ -93,3 +98,36 @@ def test_refusals_reach_the_sdk_as_tool_errors(kube: FakeKube, access: ClusterAc
     with pytest.raises(SdkToolError, match="less than or equal to 7"):
         call(server, "scale_deployment", {"namespace": "k8s-admin", "name": "web", "replicas": 8})
     assert kube.requests == []
+
+
+def kit_call(access: ClusterAccess, name: str, arguments: dict[str, Any], scalable: frozenset[str]) -> Any:
+    """One call through the kit's server, its guard included, as a client would make it."""
+    tools = build_tools(access, scalable_namespaces=scalable, max_replicas=7)
+    spec = McpServerSpec(name="kubernetes", service="k8s", version="test", instructions="Test.", tools=tools)
+    app = create_mcp_app(spec, McpServerSettings())
+
+    async def run() -> Any:
+        async with Client(app.state.mcp_server) as client:
+            return await client.call_tool(name, arguments)
+
+    return anyio.run(run)
+
+
+def test_disabled_scaling_is_an_error_not_worth_retrying(kube: FakeKube, access: ClusterAccess) -> None:
+    arguments = {"namespace": "k8s-admin", "name": "web", "replicas": 4}
+    result = kit_call(access, "scale_deployment", arguments, scalable=frozenset())
+
+    assert result.is_error is True
+    assert "Scaling is disabled" in result.content[0].text
+    assert result.meta[RETRYABLE_META] is False
+    assert kube.requests == []
+
+
+def test_an_unreachable_cluster_is_an_error_worth_retrying(tmp_path: Path) -> None:
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{free_port()}")
+    with ClusterAccess.from_kubeconfig(kubeconfig) as access:
+        result = kit_call(access, "list_pods", {"namespace": "k8s-admin"}, scalable=SCALABLE)
+
+    assert result.is_error is True
+    assert "Could not connect to the Kubernetes API" in result.content[0].text
+    assert result.meta[RETRYABLE_META] is True
