@@ -5,7 +5,9 @@ variable), so neither the configuration nor a memory dump reveals a usable key. 
 high-entropy random keys need no slow hash: there is nothing to brute-force.
 
 Roles: ``viewer`` reads runs, tools and health; ``operator`` also starts and cancels runs;
-``approver`` also decides approvals. A key may hold several roles.
+``approver`` also decides approvals. ``trigger`` only delivers to the trigger endpoints (an
+Alertmanager webhook), which start runs through rules: a key holding nothing else cannot read runs,
+start one of its choosing, or approve. A key may hold several roles.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from apps.common.settings import ConfigurationError
 
-Role = Literal["viewer", "operator", "approver"]
-ROLES: tuple[Role, ...] = ("viewer", "operator", "approver")
+Role = Literal["viewer", "operator", "approver", "trigger"]
+ROLES: tuple[Role, ...] = ("viewer", "operator", "approver", "trigger")
 LOCAL_PRINCIPAL_NAME = "local"
 
 
@@ -42,8 +44,11 @@ class Principal:
     roles: frozenset[Role]
 
     def can(self, role: Role) -> bool:
-        # Every role can read; the others are granted explicitly.
-        return role == "viewer" or role in self.roles
+        # Every role but ``trigger`` can read (a webhook's credential should not open the run history to
+        # whoever reads the alerting system's configuration); the others are granted explicitly.
+        if role == "viewer":
+            return bool(self.roles - {"trigger"})
+        return role in self.roles
 
 
 LOCAL_PRINCIPAL = Principal(LOCAL_PRINCIPAL_NAME, frozenset(ROLES))

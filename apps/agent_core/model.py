@@ -51,6 +51,26 @@ class TokenUsage(BaseModel):
         )
 
 
+TriggerKind = Literal["api", "schedule", "alert"]
+TRIGGER_KINDS: tuple[TriggerKind, ...] = ("api", "schedule", "alert")
+
+
+class RunTrigger(BaseModel):
+    """What started a run: a person or program through the API, a schedule's tick, or an alert's rule."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: TriggerKind = "api"
+    id: str | None = None
+    """The schedule's id, or the alert rule's name; ``None`` for the API."""
+    name: str | None = None
+    """For people: the schedule's name, or the alert's ``alertname``."""
+    detail: dict[str, str] = Field(default_factory=dict)
+    """What tells this start apart: a schedule's ``tick`` (ISO 8601), an alert's ``fingerprint`` and ``starts_at``."""
+    notify: list[str] = Field(default_factory=list)
+    """Names of the notification sinks (``AGENTIC_NOTIFY``) told when the run waits for a person or ends."""
+
+
 class RunHeader(BaseModel):
     """The small, frequently updated part of a run: enough to list, filter and coordinate."""
 
@@ -74,6 +94,8 @@ class RunHeader(BaseModel):
     final_answer: str | None = None
     error: str | None = None
     usage: TokenUsage = Field(default_factory=TokenUsage)
+    trigger: RunTrigger = Field(default_factory=RunTrigger)
+    """What started it; runs stored before triggers existed read as started through the API."""
     cancel_requested: bool = False
     lease_owner: str | None = None
     """The replica running the run (see ``runs/lease.py``); ``None`` once it has finished or been let go."""

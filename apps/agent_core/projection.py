@@ -6,7 +6,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from apps.agent_core.model import TERMINAL_STATUSES, RunHeader, RunKind, RunStatus, TokenUsage, ToolProgress
+from apps.agent_core.model import (
+    TERMINAL_STATUSES,
+    RunHeader,
+    RunKind,
+    RunStatus,
+    RunTrigger,
+    TokenUsage,
+    ToolProgress,
+)
 from apps.agent_core.runs.events import (
     ApprovalDecided,
     ApprovalRequested,
@@ -80,6 +88,7 @@ class RunView(BaseModel):
     owner: str
     title: str
     request: dict[str, Any]
+    trigger: RunTrigger
     reasoner: str
     model: str | None
     created_at: float
@@ -241,6 +250,7 @@ def project(header: RunHeader, journal: list[Recorded]) -> RunView:
         owner=header.owner,
         title=header.title,
         request=header.request,
+        trigger=header.trigger,
         reasoner=header.reasoner,
         model=header.model,
         created_at=header.created_at,

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from apps.agent_core.app import create_app
-from apps.agent_core.auth import new_key
+from apps.agent_core.auth import ROLES, new_key
 from apps.agent_core.settings import AgentCoreSettings
 from tests.support.servers import serve_in_thread
 
@@ -60,16 +60,18 @@ class Keys:
     viewer: str
     operator: str
     approver: str
+    trigger: str
     entries_json: str
 
 
 def make_keys() -> Keys:
-    pairs = {role: new_key(f"{role}-user", [role]) for role in ("viewer", "operator", "approver")}  # type: ignore[list-item]
+    pairs = {role: new_key(f"{role}-user", [role]) for role in ROLES}
     entries = [entry.model_dump() for _, entry in pairs.values()]
     return Keys(
         viewer=pairs["viewer"][0],
         operator=pairs["operator"][0],
         approver=pairs["approver"][0],
+        trigger=pairs["trigger"][0],
         entries_json=json.dumps(entries),
     )
 

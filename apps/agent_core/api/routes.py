@@ -27,7 +27,7 @@ from apps.agent_core.api.schemas import (
     ValidateWorkflowRequest,
     ValidationReport,
 )
-from apps.agent_core.model import RunHeader, RunStatus
+from apps.agent_core.model import TRIGGER_KINDS, RunHeader, RunStatus
 from apps.agent_core.runs.errors import RunRequestError
 from apps.agent_core.runs.service import RunService
 from apps.agent_core.workflows.templates import list_templates
@@ -80,7 +80,15 @@ async def list_runs(request: Request, _: Call[None]) -> Response:
         raise ApiError(400, "invalid_request", "limit must be an integer") from None
     if not 1 <= limit <= 200:
         raise ApiError(400, "invalid_request", "limit must be between 1 and 200")
-    page = await _service(request).list_runs(status=status, limit=limit, cursor=request.query_params.get("cursor"))  # type: ignore[arg-type]
+    trigger = request.query_params.get("trigger")
+    if trigger is not None and trigger not in TRIGGER_KINDS:
+        raise ApiError(400, "invalid_request", f"trigger must be one of: {', '.join(TRIGGER_KINDS)}")
+    page = await _service(request).list_runs(
+        status=status,  # type: ignore[arg-type]
+        trigger=trigger,
+        limit=limit,
+        cursor=request.query_params.get("cursor"),
+    )
     runs = [RunSummary.model_validate(header.model_dump()) for header in page.runs]
     return _json(RunList(runs=runs, next_cursor=page.next_cursor))
 

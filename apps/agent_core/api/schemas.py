@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from apps.agent_core.model import RunKind, RunStatus, TokenUsage
+from apps.agent_core.model import RunKind, RunStatus, RunTrigger, TokenUsage
 from apps.agent_core.runs.approvals import DecisionChoice
 from apps.agent_core.runs.platform_status import HealthReport, ReasonerInfo, ToolList
 from apps.agent_core.workflows.templates import WorkflowTemplate
@@ -56,6 +56,7 @@ class RunSummary(BaseModel):
     status: RunStatus
     owner: str
     title: str
+    trigger: RunTrigger
     reasoner: str
     model: str | None
     created_at: float

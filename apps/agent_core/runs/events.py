@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from apps.agent_core.model import ModelTurn, RunEvent, RunKind, RunStatus, ToolProgress
+from apps.agent_core.model import ModelTurn, RunEvent, RunKind, RunStatus, RunTrigger, ToolProgress
 
 __all__ = [
     "ApprovalDecided",
@@ -66,6 +66,8 @@ class RunStarted(_Event):
     kind: RunKind
     reasoner: str
     model: str | None = None
+    trigger: RunTrigger | None = None
+    """What started the run, for the audit trail (``None`` in journals written before triggers: the API)."""
 
 
 class ModelTurnRecorded(_Event, ModelTurn):

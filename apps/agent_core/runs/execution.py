@@ -98,7 +98,12 @@ class RunExecution:
         if self.replay is None:
             await self.journal.update(lambda _: {"status": "running", "started_at": time.time()})
             await self.journal.append(
-                RunStarted(kind=self.header.kind, reasoner=self.reasoner.name, model=self.reasoner.model)
+                RunStarted(
+                    kind=self.header.kind,
+                    reasoner=self.reasoner.name,
+                    model=self.reasoner.model,
+                    trigger=self.header.trigger,
+                )
             )
         elif self.replay.finished is not None:
             # The journal has the end; the header write was lost with the replica. Complete it.

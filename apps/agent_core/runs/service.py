@@ -19,7 +19,7 @@ from typing import Any
 from apps.agent_core.auth import Principal
 from apps.agent_core.gateway.base import ToolGateway
 from apps.agent_core.metrics import AgentCoreMetrics
-from apps.agent_core.model import TERMINAL_STATUSES, RunHeader, RunStatus, ToolSpec
+from apps.agent_core.model import TERMINAL_STATUSES, RunHeader, RunStatus, RunTrigger, ToolSpec, TriggerKind
 from apps.agent_core.projection import RunView, project
 from apps.agent_core.reasoning.base import Budget, Reasoner
 from apps.agent_core.reasoning.local_model import LocalModelProbe
@@ -133,7 +133,14 @@ class RunService:
         task: str | None = None,
         workflow: Any = None,
         inputs: dict[str, Any] | None = None,
+        trigger: RunTrigger | None = None,
+        run_id: str | None = None,
     ) -> RunHeader:
+        """Validate and start a run; ``RunExists`` when ``run_id`` is taken (a trigger already started it).
+
+        A trigger passes a ``run_id`` derived from what it fires for (``triggers/ids.py``): the store's
+        conditional create then starts exactly one run for it across every replica.
+        """
         if self.draining:
             raise DrainingError("this replica is shutting down; start the run again (another replica will take it)")
         tools = await self.gateway.tools()
@@ -144,7 +151,7 @@ class RunService:
         request: dict[str, Any] = {"task": task} if document is None else {"workflow": workflow, "inputs": inputs or {}}
         title = (task or (document.name if document else "") or "workflow").strip()
         header = RunHeader(
-            id=uuid.uuid4().hex,
+            id=run_id or uuid.uuid4().hex,
             kind="task" if document is None else "workflow",
             status="queued",
             owner=principal.name,
@@ -154,6 +161,7 @@ class RunService:
             model=self.reasoner.model,
             created_at=now,
             updated_at=now,
+            trigger=trigger or RunTrigger(),
             **self.lease.granted(now),
         )
         await self.store.create(header)
@@ -272,8 +280,10 @@ class RunService:
             return None
         return project(header, journal)
 
-    async def list_runs(self, *, status: RunStatus | None, limit: int, cursor: str | None) -> RunPage:
-        return await self.store.list(status=status, limit=limit, cursor=cursor)
+    async def list_runs(
+        self, *, status: RunStatus | None, limit: int, cursor: str | None, trigger: TriggerKind | None = None
+    ) -> RunPage:
+        return await self.store.list(status=status, trigger=trigger, limit=limit, cursor=cursor)
 
     async def wait_until_settled(self, run_id: str, timeout: float) -> RunView | None:
         """Wait until the run has finished or waits for a person; the original ``POST /api`` contract."""

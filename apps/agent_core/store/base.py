@@ -26,8 +26,11 @@ Contract every backend keeps (the shared test suite checks it on both):
   (DynamoDB's index): a caller takes a run over with ``update``, which fails on a stale version.
 - ``events(after=n)`` returns events with ``seq > n`` in order, at most ``limit``, and fewer only when
   no later event exists (a short page is the end).
-- ``list`` returns headers newest first (``created_at`` then id), optionally of one status, in pages
-  of at most ``limit`` with an opaque cursor for the next page (``None`` at the end).
+- ``list`` returns headers newest first (``created_at`` then id), optionally of one status and of one
+  trigger kind (runs stored before triggers count as ``api``), in pages of at most ``limit`` with an
+  opaque cursor for the next page (``None`` at the end), valid only with the same filters.
+- ``claim(key, holder, now=, ttl_seconds=)`` is a conditional write: of concurrent claims of a free (or
+  lapsed) key exactly one returns ``True``. Keys are 1 to ``codec.MAX_ONCE_KEY_BYTES`` bytes of UTF-8.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import builtins
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from apps.agent_core.model import EventType, RunEvent, RunHeader, RunStatus
+from apps.agent_core.model import EventType, RunEvent, RunHeader, RunStatus, TriggerKind
 
 
 class StoreError(Exception):
@@ -89,7 +92,14 @@ class RunStore(Protocol):
 
     async def update(self, header: RunHeader) -> RunHeader: ...
 
-    async def list(self, *, status: RunStatus | None = None, limit: int = 50, cursor: str | None = None) -> RunPage: ...
+    async def list(
+        self,
+        *,
+        status: RunStatus | None = None,
+        trigger: TriggerKind | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> RunPage: ...
 
     async def append_event(
         self,
@@ -104,6 +114,15 @@ class RunStore(Protocol):
     async def events(self, run_id: str, *, after: int = 0, limit: int = 1000) -> builtins.list[RunEvent]: ...
 
     async def expired_leases(self, now: float, *, limit: int = 50) -> builtins.list[RunHeader]: ...
+
+    async def claim(self, key: str, holder: str, *, now: float, ttl_seconds: float | None = None) -> bool:
+        """Take ``key`` for ``holder`` unless someone holds it: ``True`` for exactly one of any concurrent callers.
+
+        A claim with ``ttl_seconds`` lapses at ``now + ttl_seconds``; after that the next caller gets it. Without
+        one it is held for ever. For what must happen once across replicas and is not a run (whose own id is
+        claimed by ``create``): a rate limit's slots, an alert's cool-down.
+        """
+        ...
 
     async def check(self) -> None:
         """Readiness: raise ``StoreError`` when the store cannot be used."""

@@ -31,6 +31,7 @@ __all__ = [
     "MAX_LIST_LIMIT",
     "MAX_ONCE_KEY_BYTES",
     "Position",
+    "check_claim_key",
     "check_event_type",
     "check_limit",
     "check_once_key",
@@ -38,6 +39,7 @@ __all__ = [
     "encode_cursor",
     "encode_event_data",
     "encode_header",
+    "listing_filter",
     "make_event",
     "parse_event_data",
     "parse_header",
@@ -62,7 +64,13 @@ class Position:
     run_id: str
 
 
+def listing_filter(status: str | None, trigger: str | None) -> str | None:
+    """What a cursor is bound to: the listing's filters (the status alone, as cursors issued before triggers)."""
+    return status if trigger is None else f"{status or ''}|trigger={trigger}"
+
+
 def encode_cursor(position: Position, status: str | None) -> str:
+    """``status`` is the listing's filter (``listing_filter``): the cursor is refused with any other."""
     payload = {"v": _CURSOR_VERSION, "s": status, "t": position.created_at, "id": position.run_id}
     raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
@@ -90,7 +98,7 @@ def decode_cursor(cursor: str, status: str | None) -> Position:
     ):
         raise InvalidCursor("the cursor is damaged; start the listing again")
     if payload.get("s") != status:
-        raise InvalidCursor("the cursor belongs to a listing with a different status filter")
+        raise InvalidCursor("the cursor belongs to a listing with a different status or trigger filter")
     return Position(float(created_at), run_id)
 
 
@@ -102,6 +110,11 @@ def check_limit(limit: int, maximum: int = MAX_LIST_LIMIT) -> None:
 def check_event_type(event_type: str) -> None:
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}; expected one of {sorted(EVENT_TYPES)}")
+
+
+def check_claim_key(key: str) -> None:
+    if not isinstance(key, str) or not 1 <= len(key.encode()) <= MAX_ONCE_KEY_BYTES:
+        raise ValueError(f"a claim key must be a string of 1 to {MAX_ONCE_KEY_BYTES} bytes of UTF-8, got {key!r:.80}")
 
 
 def check_once_key(key: str) -> None:

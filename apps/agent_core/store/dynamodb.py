@@ -20,6 +20,8 @@ attribute         type  role
 ``next_seq``      N     the last event sequence number handed out (starts at 0)
 ``lease_owner``   S     the replica running the run; absent when none (finished, let go)
 ``lease_expires_at`` N  epoch seconds the lease runs to; absent with ``lease_owner``
+``trigger_kind``  S     what started the run (``schedule``, ``alert``); absent for the API and
+                        for runs stored before triggers; ``list(trigger=…)`` filters on it
 ================  ====  ===================================================================
 
 Event item, ``pk = "RUN#<run id>"``, ``sk = "EVENT#<seq zero-padded to 10 digits>"``: ``seq`` (N),
@@ -29,6 +31,9 @@ Once item, ``pk = "RUN#<run id>"``, ``sk = "ONCE#<key>"``: ``seq`` (N), the even
 ``append_event(once=key)``. Written in the same transaction as that event; never changed or removed.
 Like events, it lacks the index keys, so it appears in no listing, and ``events`` reads only the
 ``EVENT#`` range of sort keys.
+
+Claim item, ``pk = "CLAIM#<key>"``, ``sk = "CLAIM"``: ``holder`` (S) and, for a claim that lapses,
+``expires_at`` (N, epoch seconds). ``claim`` puts it on condition that it does not exist or has lapsed.
 
 Global secondary indexes, both projecting ALL (a list is then one Query, with no BatchGetItem):
 
@@ -72,10 +77,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio.to_thread
 from botocore.exceptions import ClientError
 
-from apps.agent_core.model import ACTIVE_STATUSES, EventType, RunEvent, RunHeader, RunStatus
+from apps.agent_core.model import ACTIVE_STATUSES, EventType, RunEvent, RunHeader, RunStatus, TriggerKind
 from apps.agent_core.store.base import RunExists, RunNotFound, RunPage, StoreError, VersionConflict
 from apps.agent_core.store.codec import (
     Position,
+    check_claim_key,
     check_event_type,
     check_limit,
     check_once_key,
@@ -83,6 +89,7 @@ from apps.agent_core.store.codec import (
     encode_cursor,
     encode_event_data,
     encode_header,
+    listing_filter,
     make_event,
 )
 from apps.agent_core.store.dynamodb_append import EventAppender
@@ -146,6 +153,8 @@ class DynamoDBRunStore:
         }
         if header.lease_owner is not None and header.lease_expires_at is not None:
             item |= {"lease_owner": {"S": header.lease_owner}, "lease_expires_at": {"N": repr(header.lease_expires_at)}}
+        if header.trigger.kind != "api":  # a run's trigger never changes: written once, here
+            item["trigger_kind"] = {"S": header.trigger.kind}
 
         def work() -> None:
             try:
@@ -201,9 +210,17 @@ class DynamoDBRunStore:
         await self._call(work)
         return stored
 
-    async def list(self, *, status: RunStatus | None = None, limit: int = 50, cursor: str | None = None) -> RunPage:
+    async def list(
+        self,
+        *,
+        status: RunStatus | None = None,
+        trigger: TriggerKind | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> RunPage:
         check_limit(limit)
-        after = decode_cursor(cursor, status) if cursor is not None else None
+        filters = listing_filter(status, trigger)
+        after = decode_cursor(cursor, filters) if cursor is not None else None
         request: QueryInputTypeDef = {"TableName": self._table, "ScanIndexForward": False}
         if status is None:
             request |= {
@@ -223,6 +240,16 @@ class DynamoDBRunStore:
             start = {**run_key(after.run_id), "created_key": {"S": created_key(after.created_at, after.run_id)}}
             start["gsi_all" if status is None else "status"] = {"S": _ALL if status is None else status}
             request["ExclusiveStartKey"] = start
+        if trigger is not None:
+            # A filter, not an index: DynamoDB reads the index's items and returns those that match, so a
+            # page may need several requests (bounded below, with a cursor when cut short).
+            names = request.get("ExpressionAttributeNames", {})
+            values = request["ExpressionAttributeValues"]
+            request["ExpressionAttributeNames"] = {**names, "#trigger": "trigger_kind"}
+            request["ExpressionAttributeValues"] = {**values, ":trigger": {"S": trigger}}
+            request["FilterExpression"] = (
+                "attribute_not_exists(#trigger) OR #trigger = :trigger" if trigger == "api" else "#trigger = :trigger"
+            )
 
         def work() -> tuple[builtins.list[Item], bool]:
             items: builtins.list[Item] = []
@@ -241,7 +268,7 @@ class DynamoDBRunStore:
         runs = [header_of(item) for item in items[:limit]]
         next_cursor = None
         if runs and (len(items) > limit or truncated):
-            next_cursor = encode_cursor(Position(runs[-1].created_at, runs[-1].id), status)
+            next_cursor = encode_cursor(Position(runs[-1].created_at, runs[-1].id), filters)
         return RunPage(runs=runs, next_cursor=next_cursor)
 
     async def append_event(
@@ -323,6 +350,28 @@ class DynamoDBRunStore:
         headers = [header_of(item) for item in await self._call(work)]
         headers.sort(key=lambda h: (h.lease_expires_at or 0.0, h.created_at))
         return headers[:limit]
+
+    async def claim(self, key: str, holder: str, *, now: float, ttl_seconds: float | None = None) -> bool:
+        check_claim_key(key)
+        item: Item = {"pk": {"S": f"CLAIM#{key}"}, "sk": {"S": "CLAIM"}, "holder": {"S": holder}}
+        if ttl_seconds is not None:
+            item["expires_at"] = {"N": repr(now + ttl_seconds)}
+
+        def work() -> bool:
+            try:
+                self._client.put_item(
+                    TableName=self._table,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(pk) OR expires_at <= :now",
+                    ExpressionAttributeValues={":now": {"N": repr(now)}},
+                )
+            except ClientError as exc:
+                if error_code(exc) == "ConditionalCheckFailedException":
+                    return False
+                raise
+            return True
+
+        return await self._call(work)
 
     async def check(self) -> None:
         def work() -> None:

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 
-from apps.agent_core.model import ACTIVE_STATUSES, EventType, RunEvent, RunHeader, RunStatus
+from apps.agent_core.model import ACTIVE_STATUSES, EventType, RunEvent, RunHeader, RunStatus, TriggerKind
 from apps.agent_core.store.base import (
     AlreadyRecorded,
     LeaseLost,
@@ -36,6 +36,7 @@ from apps.agent_core.store.base import (
 )
 from apps.agent_core.store.codec import (
     Position,
+    check_claim_key,
     check_event_type,
     check_limit,
     check_once_key,
@@ -43,6 +44,7 @@ from apps.agent_core.store.codec import (
     encode_cursor,
     encode_event_data,
     encode_header,
+    listing_filter,
     make_event,
     parse_header,
 )
@@ -145,14 +147,26 @@ class SqliteRunStore:
         await self._run(self._in_write, work)
         return stored
 
-    async def list(self, *, status: RunStatus | None = None, limit: int = 50, cursor: str | None = None) -> RunPage:
+    async def list(
+        self,
+        *,
+        status: RunStatus | None = None,
+        trigger: TriggerKind | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> RunPage:
         check_limit(limit)
-        after = decode_cursor(cursor, status) if cursor is not None else None
+        filters = listing_filter(status, trigger)
+        after = decode_cursor(cursor, filters) if cursor is not None else None
         where: builtins.list[str] = []
         params: builtins.list[Any] = []
         if status is not None:
             where.append("status = ?")
             params.append(status)
+        if trigger is not None:
+            # Headers stored before triggers have none: they were started through the API.
+            where.append("coalesce(json_extract(header, '$.trigger.kind'), 'api') = ?")
+            params.append(trigger)
         if after is not None:
             where.append("(created_at, id) < (?, ?)")
             params += [after.created_at, after.run_id]
@@ -171,7 +185,7 @@ class SqliteRunStore:
         next_cursor = None
         if len(rows) > limit:
             last = rows[limit - 1]
-            next_cursor = encode_cursor(Position(last[2], last[3]), status)
+            next_cursor = encode_cursor(Position(last[2], last[3]), filters)
         return RunPage(runs=runs, next_cursor=next_cursor)
 
     async def append_event(
@@ -240,6 +254,22 @@ class SqliteRunStore:
 
         rows = await self._run(self._in_read, work)
         return [parse_header(text, version) for text, version in rows]
+
+    async def claim(self, key: str, holder: str, *, now: float, ttl_seconds: float | None = None) -> bool:
+        check_claim_key(key)
+        expires_at = None if ttl_seconds is None else now + ttl_seconds
+
+        def work(conn: sqlite3.Connection) -> bool:
+            # One statement under the write lock: a free or lapsed key is taken, a held one left alone.
+            taken = conn.execute(
+                "INSERT INTO claims (key, holder, expires_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at"
+                " WHERE claims.expires_at IS NOT NULL AND claims.expires_at <= ?",
+                (key, holder, expires_at, now),
+            )
+            return taken.rowcount == 1
+
+        return await self._run(self._in_write, work)
 
     async def check(self) -> None:
         def work(conn: sqlite3.Connection) -> None:

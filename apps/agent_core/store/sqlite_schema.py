@@ -10,6 +10,8 @@ once cannot both apply them)::
     events(run_id TEXT, seq INTEGER, type TEXT, data TEXT (JSON), at REAL, PRIMARY KEY (run_id, seq))
     event_keys(run_id TEXT, key TEXT, seq INTEGER, PRIMARY KEY (run_id, key))
         the ``once`` keys of appends, each with the seq of the event written under it
+    claims(key TEXT PRIMARY KEY, holder TEXT, expires_at REAL)
+        ``claim``: who holds a key, until when (``NULL``: for ever)
 
 A later schema adds a step to ``MIGRATIONS``; a file whose version is newer than this code knows is
 refused rather than written with the old layout.
@@ -43,6 +45,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE IF NOT EXISTS event_keys ("
         " run_id TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL,"
         " PRIMARY KEY (run_id, key)) WITHOUT ROWID",
+    ),
+    (  # 4: claims of keys that are not runs (rate-limit slots, cool-downs)
+        "CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at REAL) WITHOUT ROWID",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

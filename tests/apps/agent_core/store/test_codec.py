@@ -52,7 +52,7 @@ def test_malformed_cursors_are_invalid(cursor: str) -> None:
 
 def test_a_cursor_is_bound_to_its_status_filter() -> None:
     cursor = encode_cursor(Position(1.0, "a"), "queued")
-    with pytest.raises(InvalidCursor, match="status filter"):
+    with pytest.raises(InvalidCursor, match="status or trigger filter"):
         decode_cursor(cursor, "running")
 
 

@@ -26,18 +26,24 @@ async def test_the_file_is_in_wal_mode_with_the_documented_schema(tmp_path: Path
     await store.close()
     assert inspect(path, "PRAGMA journal_mode") == [("wal",)]
     assert inspect(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
-    assert SCHEMA_VERSION == 3
-    tables = ("runs", "events", "event_keys")
+    assert SCHEMA_VERSION == 4
+    tables = ("runs", "events", "event_keys", "claims")
     columns = {table: [row[1] for row in inspect(path, f"PRAGMA table_info({table})")] for table in tables}
     assert columns == {
         "runs": ["id", "status", "created_at", "header", "version", "lease_owner", "lease_expires_at"],
         "events": ["run_id", "seq", "type", "data", "at"],
         "event_keys": ["run_id", "key", "seq"],
+        "claims": ["key", "holder", "expires_at"],
     }
     named = inspect(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
     indexes = {name: [row[2] for row in inspect(path, f"PRAGMA index_info({name})")] for (name,) in named}
     assert indexes == {"runs_by_status": ["status", "created_at", "id"], "runs_by_created": ["created_at", "id"]}
-    for table, key in (("events", [(1, "run_id"), (2, "seq")]), ("event_keys", [(1, "run_id"), (2, "key")])):
+    primary_keys = {
+        "events": [(1, "run_id"), (2, "seq")],
+        "event_keys": [(1, "run_id"), (2, "key")],
+        "claims": [(1, "key")],
+    }
+    for table, key in primary_keys.items():
         assert sorted((row[5], row[1]) for row in inspect(path, f"PRAGMA table_info({table})") if row[5]) == key
 
 
