@@ -44,7 +44,15 @@ def agent_core_policy(runs_table_arn: pulumi.Input[str], model_arns: Sequence[pu
         _bedrock(model_arns),
         statement(
             "RunStore",
-            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:DescribeTable"],
+            # DeleteItem: a deleted schedule's item (runs and their journals are never deleted).
+            [
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:Query",
+                "dynamodb:DescribeTable",
+            ],
             [runs_table_arn, index_arn],
         ),
     )

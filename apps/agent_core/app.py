@@ -33,6 +33,9 @@ from apps.agent_core.runs.service import RunLimits, RunService
 from apps.agent_core.settings import AgentCoreSettings
 from apps.agent_core.store import open_store
 from apps.agent_core.store.base import StoreError
+from apps.agent_core.triggers.alert_intake import open_alert_intake
+from apps.agent_core.triggers.notify import configured_notifications
+from apps.agent_core.triggers.scheduler import open_scheduler
 from apps.common.metrics import ObserveRequests
 from apps.common.settings import ConfigurationError
 
@@ -106,6 +109,15 @@ def create_app(settings: AgentCoreSettings) -> Starlette:
         # Only when nothing is configured: then a local model server started later is worth reporting.
         local_model=LocalModelProbe(settings.local_model_ports) if settings.reasoner_kind() == "auto" else None,
     )
+    notifications = configured_notifications(
+        settings.notify.get_secret_value() if settings.notify else None,
+        settings.dashboard_url,
+        store,
+        service.notifier,
+        os.environ,
+    )
+    scheduler = open_scheduler(settings.state, service)
+    alert_intake = open_alert_intake(settings.triggers_file, service, notifications.sinks.names())
     openapi = openapi_document(API_ROUTES, title="Agentic Workflows Platform API", version=VERSION)
 
     async def health(_: Request) -> Response:
@@ -130,10 +142,13 @@ def create_app(settings: AgentCoreSettings) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         # Runs whose replica died are resumed from here on; a store that is down now is retried.
         service.start_recovery()
+        scheduler.start()
         try:
             yield
         finally:
+            await scheduler.stop()  # first: a draining replica starts no new ticks; the others do
             await service.shutdown(settings.drain_seconds)
+            await notifications.aclose()
             await gateway.aclose()
             await reasoner.aclose()
             await store.close()
@@ -156,7 +171,7 @@ def create_app(settings: AgentCoreSettings) -> Starlette:
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
-                allow_methods=["GET", "POST"],
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],
                 allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
                 max_age=600,
             ),
@@ -165,6 +180,9 @@ def create_app(settings: AgentCoreSettings) -> Starlette:
         lifespan=lifespan,
     )
     app.state.runs = service
+    app.state.scheduler = scheduler
+    app.state.alert_intake = alert_intake
     app.state.api_keys = api_keys
     app.state.settings = settings
+    app.state.notifications = notifications  # .sinks.names(): what a schedule's or alert rule's notify may list
     return app

@@ -36,6 +36,9 @@ EventType = Literal[
     "cancel_requested",
     "run_resumed",
     "run_handed_off",
+    "notification_sent",
+    "notification_failed",
+    "alert_resolved",
 ]
 """The kinds of journal event; what each holds is its model in ``runs/events.py``."""
 

@@ -16,6 +16,7 @@ from apps.agent_core.model import (
     ToolProgress,
 )
 from apps.agent_core.runs.events import (
+    AlertResolved,
     ApprovalDecided,
     ApprovalRequested,
     ModelTurnRecorded,
@@ -102,6 +103,8 @@ class RunView(BaseModel):
     turns: list[TurnView]
     approvals: list[ApprovalView]
     last_event_id: int
+    trigger_resolved_at: float | None = None
+    """For a run an alert started: when Alertmanager said the alert resolved (its ``endsAt``); else ``None``."""
 
 
 class _Fold:
@@ -114,6 +117,7 @@ class _Fold:
         self.started: Recorded | None = None
         self.finished: tuple[Recorded, RunFinished] | None = None
         self.usage = TokenUsage()
+        self.resolved_at: float | None = None
 
     def add(self, recorded: Recorded) -> None:
         event, at = recorded.event, recorded.at
@@ -171,6 +175,8 @@ class _Fold:
                 )
         elif isinstance(event, RunFinished):
             self.finished = self.finished or (recorded, event)
+        elif isinstance(event, AlertResolved):
+            self.resolved_at = self.resolved_at or event.ends_at
 
     def _finish_step(self, event: StepFinished, at: float) -> None:
         step = self.steps.get(event.step_id) or StepView(id=event.step_id, status="running")
@@ -264,4 +270,5 @@ def project(header: RunHeader, journal: list[Recorded]) -> RunView:
         turns=fold.turns,
         approvals=list(fold.approvals.values()),
         last_event_id=journal[-1].seq if journal else 0,
+        trigger_resolved_at=fold.resolved_at,
     )

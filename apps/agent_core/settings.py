@@ -77,6 +77,17 @@ class AgentCoreSettings(ServiceSettings):
     dashboard_dir: Path | None = None
     """Serve the dashboard's static files at ``/`` (one machine); in the cluster nginx serves them."""
 
+    notify: SecretStr | None = None
+    """Notification sinks that schedules and alert rules may name: ``name=kind:target,…``, ``kind`` ``slack`` (a
+    Slack-compatible incoming webhook) or ``webhook`` (generic JSON), ``target`` ``${VAR}``, ``file:/path`` or the
+    URL (https; http only to a loopback host), e.g. ``oncall=slack:${SLACK_WEBHOOK_URL}``. See Notifications."""
+    triggers_file: Path | None = None
+    """YAML or JSON ``{"rules": [...]}``: alert rules mapping Alertmanager's alerts (``POST
+    /api/triggers/alertmanager``) to workflows, besides the built-in ones. See Alert triggers."""
+    dashboard_url: str | None = None
+    """The dashboard's address as people open it, e.g. ``https://agentic.example.com``: notifications link to
+    ``<it>/#/runs/<id>``; without it they carry no link."""
+
     approval_ttl_seconds: int = Field(default=900, ge=1, le=7 * 86_400)
     """How long a pending approval can be decided; after it the approval expires."""
     require_approval: CommaList = ()
@@ -125,6 +136,13 @@ class AgentCoreSettings(ServiceSettings):
             raise ValueError(f"origins must start with http:// or https://: {', '.join(bad)}")
         return value
 
+    @field_validator("dashboard_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
     @field_validator("require_approval", "auto_approve")
     @classmethod
     def _qualified_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -134,9 +152,15 @@ class AgentCoreSettings(ServiceSettings):
         return value
 
     def start_warnings(self, environ: Mapping[str, str]) -> list[str]:
-        """A server-only limit set without the agent core's own name was most likely meant for the agent core."""
+        """A server-only limit set without the agent core's own name was most likely meant for the agent core; and
+        notifications without the dashboard's address cannot link to their run."""
         present = {name.upper() for name in environ}
-        return [
+        unlinked = (
+            ["AGENTIC_NOTIFY is set but AGENTIC_DASHBOARD_URL is not: notifications will carry no link to the run"]
+            if self.notify is not None and self.dashboard_url is None
+            else []
+        )
+        return unlinked + [
             f"{env_name(server)} is set but configures the MCP servers only; the agent core reads "
             f"{env_name(own)} (using {getattr(self, own):g})"
             for server, own in SERVER_ONLY_LIMITS.items()

@@ -110,7 +110,7 @@ def test_agent_core_policy(update_run: ProgramRun) -> None:
     (runs,) = [t for t in update_run.of_type("aws:dynamodb/table:Table") if t.name.endswith("-runs")]
     table_arn = runs.outputs["arn"]
     assert grants.pop("bedrock:InvokeModel") == MODEL
-    for action in ("GetItem", "PutItem", "UpdateItem", "Query", "DescribeTable"):
+    for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "DescribeTable"):
         assert grants.pop(f"dynamodb:{action}") == {table_arn, f"{table_arn}/index/*"}
     assert grants == {}
 

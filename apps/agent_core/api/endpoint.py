@@ -21,7 +21,7 @@ from apps.agent_core.auth import Principal, Role
 
 BodyT = TypeVar("BodyT", bound=BaseModel | None)
 ModelT = TypeVar("ModelT", bound=BaseModel)
-Method = Literal["GET", "POST"]
+Method = Literal["GET", "POST", "PATCH", "DELETE"]
 
 
 @dataclass(frozen=True)

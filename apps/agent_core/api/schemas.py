@@ -18,6 +18,17 @@ class StrictBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ExternalPayload(BaseModel):
+    """A body another system defines and sends on its own (Alertmanager's webhook), not one our clients write.
+
+    Fields a later version of the sender adds are ignored, not refused: such a sender retries only on a 5xx, so a
+    4xx for a field it added would drop what it sent (an alert) without anyone seeing it. Everything we read is
+    still required and bounded.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+
 class StartRunRequest(StrictBody):
     """Either a task in plain words (the reasoner plans it) or a workflow document (steps run as written)."""
 

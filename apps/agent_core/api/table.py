@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.agent_core.api import routes
+from apps.agent_core.api import routes, schedule_routes, trigger_routes
 from apps.agent_core.api.endpoint import ApiRoute, QueryParam
 from apps.agent_core.api.schemas import (
     ApprovalDecision,
@@ -22,6 +22,9 @@ from apps.agent_core.api.schemas import (
     ValidationReport,
 )
 from apps.agent_core.projection import RunView
+from apps.agent_core.triggers.alert_intake import DeliveryReport
+from apps.agent_core.triggers.alertmanager import AlertmanagerMessage
+from apps.agent_core.triggers.schedules import Schedule, ScheduleList, SchedulePatch, ScheduleRequest
 
 API_ROUTES: list[ApiRoute[Any]] = [
     ApiRoute(
@@ -123,5 +126,72 @@ API_ROUTES: list[ApiRoute[Any]] = [
         body=ValidateWorkflowRequest,
         summary="Check a workflow without running it",
         responses={200: ValidationReport},
+    ),
+    ApiRoute(
+        "GET",
+        "/api/schedules",
+        schedule_routes.list_schedules,
+        role="viewer",
+        summary="Every schedule with its next tick and last run",
+        responses={200: ScheduleList},
+    ),
+    ApiRoute(
+        "POST",
+        "/api/schedules",
+        schedule_routes.create_schedule,
+        role="operator",
+        body=ScheduleRequest,
+        summary="Create a schedule (cron with a time zone, or @every) that starts a template, workflow or task",
+        responses={201: Schedule},
+    ),
+    ApiRoute(
+        "GET",
+        "/api/schedules/{schedule_id}",
+        schedule_routes.get_schedule,
+        role="viewer",
+        summary="A schedule with its next tick and last run",
+        responses={200: Schedule},
+    ),
+    ApiRoute(
+        "PATCH",
+        "/api/schedules/{schedule_id}",
+        schedule_routes.update_schedule,
+        role="operator",
+        body=SchedulePatch,
+        summary='Change, pause ({"enabled": false}) or resume a schedule',
+        responses={200: Schedule},
+    ),
+    ApiRoute(
+        "DELETE",
+        "/api/schedules/{schedule_id}",
+        schedule_routes.delete_schedule,
+        role="operator",
+        summary="Delete a schedule (its runs stay)",
+        responses={204: "no body"},
+    ),
+    ApiRoute(
+        "POST",
+        "/api/schedules/{schedule_id}/run",
+        schedule_routes.run_schedule,
+        role="operator",
+        summary="Run a schedule now, once, besides its ticks",
+        responses={202: RunAccepted},
+    ),
+    ApiRoute(
+        "POST",
+        "/api/triggers/alertmanager",
+        trigger_routes.alertmanager_webhook,
+        role="trigger",
+        body=AlertmanagerMessage,
+        summary="Alertmanager's webhook (version 4): firing alerts start their rules' runs, once per firing",
+        responses={200: DeliveryReport},
+    ),
+    ApiRoute(
+        "GET",
+        "/api/triggers",
+        trigger_routes.list_rules,
+        role="viewer",
+        summary="The alert rules, built-in and from AGENTIC_TRIGGERS_FILE, with each one's last run",
+        responses={200: trigger_routes.RuleList},
     ),
 ]

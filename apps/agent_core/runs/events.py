@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from apps.agent_core.model import ModelTurn, RunEvent, RunKind, RunStatus, RunTrigger, ToolProgress
 
 __all__ = [
+    "AlertResolved",
     "ApprovalDecided",
     "ApprovalDecisionRefused",
     "ApprovalRequested",
@@ -28,6 +29,9 @@ __all__ = [
     "Decision",
     "JournalEvent",
     "ModelTurnRecorded",
+    "NotificationFailed",
+    "NotificationOccasion",
+    "NotificationSent",
     "Recorded",
     "RunFinished",
     "RunHandedOff",
@@ -192,6 +196,42 @@ class RunHandedOff(_Event):
     reason: str
 
 
+NotificationOccasion = Literal["awaiting_approval", "finished"]
+"""When a run's notification sinks are told: it waits for a person, or it has ended."""
+
+
+class NotificationSent(_Event):
+    """A notification to one sink, journaled *before* it is sent under the key ``key`` (``once``): of every replica
+    that sees the run reach this point, exactly one sends it (at most once; ``triggers/notify/dispatch.py``)."""
+
+    type: Literal["notification_sent"] = "notification_sent"
+    sink: str
+    event: NotificationOccasion
+    status: RunStatus
+    approval_id: str | None = None
+    """For ``awaiting_approval``: the approval it asks a person to decide."""
+    key: str
+
+
+class NotificationFailed(_Event):
+    """A notification that did not get through after its attempts: what the sink (or the network) last said."""
+
+    type: Literal["notification_failed"] = "notification_failed"
+    sink: str
+    event: NotificationOccasion
+    attempts: int
+    error: str
+
+
+class AlertResolved(_Event):
+    """Alertmanager said the alert whose firing started this run has resolved (written once per run)."""
+
+    type: Literal["alert_resolved"] = "alert_resolved"
+    fingerprint: str
+    ends_at: float
+    """When the alert ended, as Alertmanager says (its ``endsAt``), epoch seconds."""
+
+
 JournalEvent = Annotated[
     RunStarted
     | ModelTurnRecorded
@@ -205,7 +245,10 @@ JournalEvent = Annotated[
     | RunFinished
     | CancelRequested
     | RunResumed
-    | RunHandedOff,
+    | RunHandedOff
+    | NotificationSent
+    | NotificationFailed
+    | AlertResolved,
     Field(discriminator="type"),
 ]
 _EVENTS: TypeAdapter[JournalEvent] = TypeAdapter(JournalEvent)

@@ -77,6 +77,8 @@ class RunJournal:
             # Status waiters want to know when a run finishes or waits for a person: token counts, lease
             # renewals and cancel flags would only wake them to read the header again.
             self.notifier.notify(self.run_id, status=stored.status != header.status)
+            if stored.status != header.status:
+                self.notifier.status_written(stored)
             return stored
         raise VersionConflict(f"run {self.run_id}: header kept changing under {_CONFLICT_RETRIES} attempts")
 

@@ -7,7 +7,16 @@ approval, a cancel) never passes through this process's notifier.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import defaultdict
+from collections.abc import Callable
+
+from apps.agent_core.model import RunHeader
+
+StatusListener = Callable[[RunHeader], None]
+"""Told of each header whose status this replica writes; called in the writer, so it must return at once."""
+
+log = logging.getLogger(__name__)
 
 
 class RunNotifier:
@@ -17,12 +26,24 @@ class RunNotifier:
     def __init__(self) -> None:
         self._signals: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
         self._status_signals: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
+        self._listeners: list[StatusListener] = []
 
     def notify(self, run_id: str, *, status: bool = False) -> None:
         # Wake everyone waiting on the current signal and give later waiters a fresh one.
         self._signals.pop(run_id, asyncio.Event()).set()
         if status:
             self._status_signals.pop(run_id, asyncio.Event()).set()
+
+    def listen(self, listener: StatusListener) -> None:
+        """Tell ``listener`` of every status this replica writes (notification sinks use it: no polling)."""
+        self._listeners.append(listener)
+
+    def status_written(self, header: RunHeader) -> None:
+        for listener in self._listeners:
+            try:
+                listener(header)
+            except Exception:  # a listener's fault must never fail the run that wrote the status
+                log.exception("a run status listener failed", extra={"run_id": header.id})
 
     def signal(self, run_id: str, *, status: bool = False) -> asyncio.Event:
         """The event the next notification of ``run_id`` (or of its status, ``status``) sets. Take it *before*

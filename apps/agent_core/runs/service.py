@@ -239,6 +239,9 @@ class RunService:
                 log.exception("could not resume a run; it was failed", extra={"run_id": header.id})
                 await self._fail_unresumable(mine, exc)
                 continue
+            # Its last replica may have stopped before telling the run's sinks it waits for a person; the
+            # journal's once keys keep a notification it did send from being sent again.
+            self.notifier.status_written(mine)
             taken.append(header.id)
         return taken
 

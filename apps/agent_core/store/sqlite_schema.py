@@ -12,6 +12,8 @@ once cannot both apply them)::
         the ``once`` keys of appends, each with the seq of the event written under it
     claims(key TEXT PRIMARY KEY, holder TEXT, expires_at REAL)
         ``claim``: who holds a key, until when (``NULL``: for ever)
+    schedules(id TEXT PRIMARY KEY, created_at REAL, record TEXT (JSON), version INTEGER)
+        the schedules (``triggers/schedule_store_sqlite.py``); ``version`` for conditional writes
 
 A later schema adds a step to ``MIGRATIONS``; a file whose version is newer than this code knows is
 refused rather than written with the old layout.
@@ -48,6 +50,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     (  # 4: claims of keys that are not runs (rate-limit slots, cool-downs)
         "CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at REAL) WITHOUT ROWID",
+    ),
+    (  # 5: schedules, beside the runs their ticks start
+        "CREATE TABLE IF NOT EXISTS schedules ("
+        " id TEXT PRIMARY KEY, created_at REAL NOT NULL, record TEXT NOT NULL, version INTEGER NOT NULL) WITHOUT ROWID",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

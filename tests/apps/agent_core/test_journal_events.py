@@ -8,6 +8,7 @@ import pytest
 
 from apps.agent_core.model import EventType, RunEvent, TokenUsage, ToolCall
 from apps.agent_core.runs.events import (
+    AlertResolved,
     ApprovalDecided,
     ApprovalDecisionRefused,
     ApprovalRequested,
@@ -15,6 +16,8 @@ from apps.agent_core.runs.events import (
     DamagedEvent,
     JournalEvent,
     ModelTurnRecorded,
+    NotificationFailed,
+    NotificationSent,
     RunFinished,
     RunHandedOff,
     RunResumed,
@@ -75,6 +78,11 @@ EVERY_KIND: list[JournalEvent] = [
     CancelRequested(by="alice"),
     RunResumed(by="replica-b", previous_owner="replica-a", retried_steps=["s1 (lab.echo)"], unsafe_steps=["s2"]),
     RunHandedOff(by="replica-a", reason="shutting down"),
+    NotificationSent(
+        sink="oncall", event="awaiting_approval", status="awaiting_approval", approval_id="a1", key="notify:oncall:a1"
+    ),
+    NotificationFailed(sink="oncall", event="finished", attempts=4, error="HTTP 503"),
+    AlertResolved(fingerprint="c48fac53bba4ae6e", ends_at=1_700_000_950.5),
     RunFinished(status="needs_attention", final_answer=None, error="the outcome of s2 is unknown"),
 ]
 

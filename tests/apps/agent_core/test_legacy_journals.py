@@ -58,6 +58,7 @@ def test_an_old_journal_shows_the_run_it_showed_then(name: str) -> None:
             assert view[field] == pytest.approx(expected[field], abs=50 if field == "duration_ms" else 0.05)
     # Runs of that time were all started through the API.
     assert view.pop("trigger") == {"kind": "api", "id": None, "name": None, "detail": {}, "notify": []}
+    assert view.pop("trigger_resolved_at") is None  # nor did an alert start any
     for step in view["steps"]:
         assert step.pop("recovered_by") is None  # old journals never recorded which fallback stood in
         assert step.pop("progress") is None  # nor progress: no tool reported any then

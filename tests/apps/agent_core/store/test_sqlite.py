@@ -26,14 +26,15 @@ async def test_the_file_is_in_wal_mode_with_the_documented_schema(tmp_path: Path
     await store.close()
     assert inspect(path, "PRAGMA journal_mode") == [("wal",)]
     assert inspect(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
-    assert SCHEMA_VERSION == 4
-    tables = ("runs", "events", "event_keys", "claims")
+    assert SCHEMA_VERSION == 5
+    tables = ("runs", "events", "event_keys", "claims", "schedules")
     columns = {table: [row[1] for row in inspect(path, f"PRAGMA table_info({table})")] for table in tables}
     assert columns == {
         "runs": ["id", "status", "created_at", "header", "version", "lease_owner", "lease_expires_at"],
         "events": ["run_id", "seq", "type", "data", "at"],
         "event_keys": ["run_id", "key", "seq"],
         "claims": ["key", "holder", "expires_at"],
+        "schedules": ["id", "created_at", "record", "version"],
     }
     named = inspect(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
     indexes = {name: [row[2] for row in inspect(path, f"PRAGMA index_info({name})")] for (name,) in named}
@@ -42,6 +43,7 @@ async def test_the_file_is_in_wal_mode_with_the_documented_schema(tmp_path: Path
         "events": [(1, "run_id"), (2, "seq")],
         "event_keys": [(1, "run_id"), (2, "key")],
         "claims": [(1, "key")],
+        "schedules": [(1, "id")],
     }
     for table, key in primary_keys.items():
         assert sorted((row[5], row[1]) for row in inspect(path, f"PRAGMA table_info({table})") if row[5]) == key
