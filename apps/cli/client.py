@@ -61,6 +61,12 @@ class Platform:
     def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
         return self._json("POST", path, body=body if body is not None else {})
 
+    def patch(self, path: str, body: dict[str, Any]) -> Any:
+        return self._json("PATCH", path, body=body)
+
+    def delete(self, path: str) -> None:
+        self._json("DELETE", path)
+
     def request(self, method: str, path: str, *, body: Any = None, authenticated: bool = True) -> httpx.Response:
         """The answer as it came, whatever its status, for callers that judge statuses themselves (``verify``).
 
@@ -103,6 +109,8 @@ class Platform:
             raise self._unreachable(exc) from None
         if response.is_error:
             raise self._refusal(method, path, response)
+        if response.status_code == 204:  # DELETE's answer: done, nothing to say
+            return None
         try:
             return response.json()
         except ValueError:

@@ -7,13 +7,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from apps.cli.client import DEFAULT_URL, REQUEST_TIMEOUT_SECONDS
-from apps.cli.commands import decide, inspect, platform, run, verify
+from apps.cli.commands import decide, inspect, platform, run, schedules, triggers, verify
 from apps.cli.exit_codes import EPILOG
 
 PROG = "python -m apps.cli"
 DESCRIPTION = (
     "The Agentic Workflows Platform from a terminal: start runs and watch their steps live, approve steps "
-    "that wait for a person, list and inspect runs, tools, templates and health."
+    "that wait for a person, list and inspect runs, tools, templates and health, and manage the schedules and "
+    "alert rules that start runs on their own."
 )
 
 
@@ -71,6 +72,6 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     _add_global_options(common, None)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (run, inspect, decide, platform, verify):
+    for module in (run, inspect, decide, schedules, triggers, platform, verify):
         module.add_parsers(subparsers, [common], **formatting)
     return parser

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from typing import Any
@@ -109,6 +110,26 @@ def outcome_lines(view: dict[str, Any], style: Style) -> list[str]:
     return lines
 
 
+ALERT_SUBJECTS = ("pod", "deployment", "service", "node", "namespace")
+"""The alert detail that names what it is about, most specific first: "alert KubePodCrashLooping on web-1"."""
+
+
+def trigger_text(trigger: dict[str, Any] | None) -> str:
+    """What started a run, in a few words: "api", "schedule nightly (tick …)", "alert X on pod (rule r)"."""
+    trigger = trigger or {}
+    kind = str(trigger.get("kind") or "api")
+    detail: dict[str, Any] = trigger.get("detail") or {}
+    if kind == "schedule":
+        tick = f" (tick {detail['tick']})" if detail.get("tick") else ""
+        return f"schedule {trigger.get('name') or trigger.get('id')}{tick}"
+    if kind == "alert":
+        subject = next((str(detail[key]) for key in ALERT_SUBJECTS if detail.get(key)), None)
+        on = f" on {subject}" if subject else ""
+        rule = f" (rule {trigger['id']})" if trigger.get("id") else ""
+        return f"alert {trigger.get('name') or trigger.get('id')}{on}{rule}"
+    return kind
+
+
 def run_detail(view: dict[str, Any], style: Style, cli: str, now: float | None = None) -> list[str]:
     """Everything ``show`` prints about one run."""
     now = time.time() if now is None else now
@@ -117,6 +138,7 @@ def run_detail(view: dict[str, Any], style: Style, cli: str, now: float | None =
         f"Run {view.get('id')}{style.dot}{view.get('kind')}{style.dot}{status_text(str(view.get('status')), style)}",
         f"  title:    {shorten(str(view.get('title') or ''), 200, style.ellipsis)}",
         f"  created:  {age(view.get('created_at'), now)} ago by {view.get('owner')}",
+        f"  trigger:  {trigger_text(view.get('trigger'))}",
         f"  reasoner: {view.get('reasoner')}{model}",
     ]
     sections = [step_lines(view, style), approval_lines(view, style, cli), turn_lines(view, style)]
@@ -125,3 +147,91 @@ def run_detail(view: dict[str, Any], style: Style, cli: str, now: float | None =
         if section:
             lines += ["", *section]
     return [*lines, "", *outcome_lines(view, style)]
+
+
+def schedule_when(schedule: dict[str, Any]) -> str:
+    """``0 6 * * 1-5 Europe/Paris`` or ``@every 5m``."""
+    if schedule.get("cron"):
+        return f"{schedule['cron']} {schedule.get('timezone') or 'UTC'}"
+    return str(schedule.get("every") or "-")
+
+
+def target_text(target: dict[str, Any], style: Style) -> str:
+    """What a schedule or rule runs: ``template cluster_health``, ``workflow report``, ``task: look at …``."""
+    if target.get("template"):
+        return f"template {target['template']}"
+    workflow = target.get("workflow")
+    if workflow is not None:
+        name = workflow.get("name") if isinstance(workflow, dict) else None
+        return f"workflow {name}" if name else "workflow"
+    if target.get("task"):
+        return f"task: {shorten(str(target['task']), 40, style.ellipsis)}"
+    return "-"
+
+
+def _epoch(iso: str | None) -> float | None:
+    if not iso:
+        return None
+    try:
+        return dt.datetime.fromisoformat(iso).timestamp()
+    except ValueError:
+        return None
+
+
+def next_tick_text(schedule: dict[str, Any], now: float | None = None) -> str:
+    if not schedule.get("enabled", True):
+        return "paused"
+    at = _epoch(schedule.get("next_tick"))
+    if at is None:
+        return "-"
+    left = until(at, now)
+    return "due now" if left == "expired" else f"in {left}"
+
+
+def last_run_text(last: dict[str, Any] | None, style: Style) -> str:
+    """``succeeded · run 3f2a…`` (the id whole: it is what ``show`` takes)."""
+    if not last:
+        return "never"
+    return f"{status_text(str(last.get('status')), style)}{style.dot}run {last.get('run_id')}"
+
+
+def schedule_detail(schedule: dict[str, Any], style: Style, cli: str, now: float | None = None) -> list[str]:
+    """Everything ``schedules show`` prints about one schedule."""
+    state = "enabled" if schedule.get("enabled", True) else "paused"
+    inputs = schedule.get("inputs") or {}
+    last = schedule.get("last_run")
+    lines = [
+        f"Schedule {schedule.get('id')}{style.dot}{schedule.get('name')}{style.dot}{state}",
+        f"  when:      {schedule_when(schedule)} (missed ticks: {schedule.get('catch_up') or 'latest'})",
+        f"  runs:      {target_text(schedule, style)}",
+    ]
+    if inputs:
+        lines.append(f"  inputs:    {json.dumps(inputs, ensure_ascii=False, sort_keys=True)}")
+    lines += [
+        f"  next tick: {next_tick_text(schedule, now)}"
+        + (f" ({schedule['next_tick']})" if schedule.get("next_tick") else ""),
+        f"  last run:  {last_run_text(last, style)}" + (f" (tick {last['tick']})" if last and last.get("tick") else ""),
+        f"  notify:    {', '.join(schedule.get('notify') or []) or '-'}",
+        f"  created:   {schedule.get('created_at')} by {schedule.get('created_by')}",
+    ]
+    if last:
+        lines.append(f"  see the last run with: {cli} show {last.get('run_id')}")
+    return lines
+
+
+def rule_match_text(match: dict[str, Any]) -> str:
+    """``alertname=KubePodCrashLooping namespace=~prod-.*``."""
+    equal = [f"{name}={value}" for name, value in (match.get("labels") or {}).items()]
+    regex = [f"{name}=~{value}" for name, value in (match.get("labels_regex") or {}).items()]
+    return " ".join(equal + regex) or "(every alert)"
+
+
+def rule_limits_text(rule: dict[str, Any]) -> str:
+    """``cool-down 15m, 5 runs per 1h``."""
+    parts = []
+    if rule.get("cooldown_seconds"):
+        parts.append(f"cool-down {duration(float(rule['cooldown_seconds']) * 1000)}")
+    limit = rule.get("rate_limit") or {}
+    if limit.get("runs"):
+        parts.append(f"{limit['runs']} runs per {duration(float(limit.get('per_seconds') or 0) * 1000)}")
+    return ", ".join(parts) or "-"

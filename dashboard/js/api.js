@@ -71,7 +71,7 @@ export async function errorFromResponse(response) {
  * Call the API.
  * @param {string} path Below /api, e.g. "/runs?status=running".
  * @param {{method?: string, body?: any, signal?: AbortSignal}} [options]
- * @returns {Promise<any>} The parsed JSON body.
+ * @returns {Promise<any>} The parsed JSON body (null for 204 No Content).
  */
 export async function api(path, { method = "GET", body, signal } = {}) {
   const headers = { Accept: "application/json", ...authHeaders() };
@@ -90,6 +90,7 @@ export async function api(path, { method = "GET", body, signal } = {}) {
     throw new ApiError(0, "unreachable", "The agent core could not be reached. Check that it is running.");
   }
   if (!response.ok) throw await errorFromResponse(response);
+  if (response.status === 204) return null; // DELETE's answer: done, nothing to say
   return response.json();
 }
 

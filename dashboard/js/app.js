@@ -12,6 +12,7 @@ import { historyView } from "./views/history.js";
 import { runView } from "./views/run.js";
 import { startView } from "./views/start.js";
 import { toolsView } from "./views/tools.js";
+import { triggersView } from "./views/triggers.js";
 
 const notFoundView = {
   nav: "",
@@ -31,6 +32,7 @@ const router = new Router(
     { pattern: "/runs/:id", view: runView },
     { pattern: "/history", view: historyView },
     { pattern: "/approvals", view: approvalsView },
+    { pattern: "/triggers", view: triggersView },
     { pattern: "/tools", view: toolsView },
     { pattern: "/health", view: healthView },
   ],

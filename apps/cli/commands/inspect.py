@@ -1,4 +1,4 @@
-"""``runs`` (a compact table) and ``show`` (one run in full, or followed live with ``--follow``)."""
+"""``runs`` (a table, filtered by status or trigger) and ``show`` (one run in full, or followed live: ``--follow``)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from apps.cli.text import age, status_text
 from apps.cli.views import run_detail
 
 RUN_STATUSES = ("queued", "running", "awaiting_approval", "succeeded", "failed", "cancelled", "needs_attention")
+TRIGGER_KINDS = ("api", "schedule", "alert")
 
 
 def _limit(text: str) -> int:
@@ -30,6 +31,7 @@ def _limit(text: str) -> int:
 def add_parsers(subparsers: Any, common: list[argparse.ArgumentParser], **kwargs: Any) -> None:
     runs = subparsers.add_parser("runs", parents=common, help="list recent runs, newest first", **kwargs)
     runs.add_argument("--status", "-s", choices=RUN_STATUSES, help="only runs with this status")
+    runs.add_argument("--trigger", choices=TRIGGER_KINDS, help="only runs started this way")
     runs.add_argument("--limit", "-n", type=_limit, default=20, help="how many (1-200, default 20)")
     runs.set_defaults(handler=runs_command)
 
@@ -53,19 +55,23 @@ def runs_command(ctx: Context, args: argparse.Namespace) -> int:
     params = {"limit": str(args.limit)}
     if args.status:
         params["status"] = args.status
+    if args.trigger:
+        params["trigger"] = args.trigger
     page: dict[str, Any] = ctx.platform.get("/api/runs", params)
     if ctx.out.json_mode:
         ctx.out.emit_json(page)
         return exit_codes.OK
     runs = page.get("runs") or []
     if not runs:
-        ctx.out.say("No runs" + (f" with status {args.status}." if args.status else " yet."))
+        said = [f"with status {args.status}"] if args.status else []
+        said += [f"started by {args.trigger}"] if args.trigger else []
+        ctx.out.say("No runs " + (" and ".join(said) + "." if said else "yet."))
         return exit_codes.OK
     now = time.time()
     style = ctx.out.style
     headers = ("ID", "STATUS", "KIND", "AGE", "TITLE")
     rows = [
-        (str(run["id"]), str(run["status"]), str(run["kind"]), age(run.get("created_at"), now), str(run["title"]))
+        (str(run["id"]), str(run["status"]), str(run["kind"]), age(run.get("created_at"), now), _titled(run))
         for run in runs
     ]
     width = shutil.get_terminal_size((120, 24)).columns if ctx.out.is_tty else None
@@ -85,11 +91,19 @@ def runs_command(ctx: Context, args: argparse.Namespace) -> int:
     return exit_codes.OK
 
 
+def _titled(run: dict[str, Any]) -> str:
+    """The title, after what started the run when that was not the API: ``[schedule nightly] report``."""
+    trigger = run.get("trigger") or {}
+    if trigger.get("kind", "api") == "api":
+        return str(run["title"])
+    return f"[{trigger['kind']} {trigger.get('name') or trigger.get('id')}] {run['title']}"
+
+
 def show_command(ctx: Context, args: argparse.Namespace) -> int:
     view: dict[str, Any] = ctx.platform.get(run_path(args.run_id))
     if args.follow:
         if not ctx.out.json_mode:
-            ctx.out.say(f"Run {view['id']}{ctx.out.style.dot}{view['kind']}{ctx.out.style.dot}{view['title']}")
+            ctx.out.say(f"Run {view['id']}{ctx.out.style.dot}{view['kind']}{ctx.out.style.dot}{_titled(view)}")
         return follow_run(ctx, str(view["id"]))
     if ctx.out.json_mode:
         ctx.out.emit_json(view)

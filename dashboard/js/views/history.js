@@ -1,21 +1,34 @@
 "use strict";
 /**
- * Past runs, newest first. The status filter asks the API; the text filter narrows the runs already
- * loaded (title or id); "Load more" follows next_cursor.
+ * Past runs, newest first. The status and trigger filters ask the API; the text filter narrows the runs
+ * already loaded (title or id); "Load more" follows next_cursor.
  */
 
 import { api } from "../api.js";
 import { formatDuration, formatNumber, formatTime, h, replaceChildren, uniqueId, words } from "../dom.js";
 import { emptyState, errorNotice, pageHeader, statusBadge } from "../render.js";
+import { triggerMark } from "./triggers.js";
 
 const PAGE_SIZE = 25;
 const STATUSES = ["queued", "running", "awaiting_approval", "succeeded", "failed", "cancelled", "needs_attention"];
+const TRIGGERS = [
+  ["api", "API", "started through the API"],
+  ["schedule", "Schedules", "started by a schedule"],
+  ["alert", "Alerts", "started by an alert"],
+];
 
 export const historyView = { nav: "history", title: "History", render };
 
 function render(root, _params, signal) {
   const statusId = uniqueId("status-filter");
   const textId = uniqueId("text-filter");
+  const triggerId = uniqueId("trigger-filter");
+  const trigger = h(
+    "select",
+    { id: triggerId },
+    h("option", { value: "" }, "All"),
+    TRIGGERS.map(([value, label]) => h("option", { value }, label)),
+  );
   const status = h(
     "select",
     { id: statusId },
@@ -61,6 +74,7 @@ function render(root, _params, signal) {
       "form",
       { class: "card filters", role: "search", "aria-label": "Filter runs" },
       h("div", { class: "field" }, h("label", { for: statusId }, "Status"), status),
+      h("div", { class: "field" }, h("label", { for: triggerId }, "Started by"), trigger),
       h("div", { class: "field" }, h("label", { for: textId }, "Title or id contains"), text),
     ),
     summary,
@@ -81,7 +95,7 @@ function render(root, _params, signal) {
       : runs;
     replaceChildren(body, shown.map(runRow));
     table.hidden = shown.length === 0;
-    replaceChildren(empty, shown.length === 0 && emptyState(emptyText(runs.length, status.value)));
+    replaceChildren(empty, shown.length === 0 && emptyState(emptyText(runs.length, status.value, trigger.value)));
     summary.textContent = query
       ? `${shown.length} of ${runs.length} loaded runs match.`
       : `${runs.length} run(s) loaded${cursor ? "; there are more" : ""}.`;
@@ -93,6 +107,7 @@ function render(root, _params, signal) {
     const mine = generation;
     const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
     if (status.value) query.set("status", status.value);
+    if (trigger.value) query.set("trigger", trigger.value);
     if (!reset && cursor) query.set("cursor", cursor);
     more.disabled = true;
     try {
@@ -110,14 +125,18 @@ function render(root, _params, signal) {
   }
 
   status.addEventListener("change", () => load(true));
+  trigger.addEventListener("change", () => load(true));
   text.addEventListener("input", show);
   more.addEventListener("click", () => load(false));
   root.querySelector("form").addEventListener("submit", (event) => event.preventDefault());
   return load(true);
 }
 
-function emptyText(loaded, status) {
+function emptyText(loaded, status, trigger) {
   if (loaded > 0) return "No loaded run matches that text.";
+  const how = TRIGGERS.find(([value]) => value === trigger)?.[2];
+  if (status && how) return `No runs ${how} are ${words(status)}.`;
+  if (how) return `No runs ${how}.`;
   return status ? `No runs are ${words(status)}.` : "No runs yet.";
 }
 
@@ -131,7 +150,7 @@ function runRow(run) {
       "td",
       { class: "run-cell" },
       h("a", { href: `#/runs/${run.id}` }, run.title || run.id),
-      h("div", { class: "step__meta mono" }, `${run.kind} · ${run.id}`),
+      h("div", { class: "step__meta mono" }, triggerMark(run.trigger), `${run.kind} · ${run.id}`),
     ),
     // data-label names the field where a row is shown as a card, its column header out of sight.
     h("td", { dataset: { label: "Status" } }, statusBadge(run.status)),

@@ -24,6 +24,7 @@ import {
   updateKeyedList,
 } from "../render.js";
 import { followRunEvents } from "../sse.js";
+import { triggerMark, triggerText } from "./triggers.js";
 
 /** Results up to this size (as JSON) start expanded; bigger ones start collapsed. */
 const OPEN_RESULT_CHARS = 600;
@@ -33,6 +34,7 @@ export const runView = { nav: "history", title: "Run", render };
 async function render(root, { id }, signal) {
   const header = pageHeader("Run");
   const status = h("p", { class: "run-status", id: "run-status", "aria-live": "polite" });
+  const trigger = h("p", { class: "run-trigger", id: "run-trigger", hidden: true });
   const live = h("p", { class: "step__meta", "aria-live": "polite" });
   const facts = h("dl", { class: "facts" });
   const actions = h("div", { class: "actions" });
@@ -51,6 +53,7 @@ async function render(root, { id }, signal) {
       "section",
       { class: "card stack", "aria-label": "Summary" },
       h("div", { class: "card__header" }, status, actions),
+      trigger,
       facts,
       live,
     ),
@@ -83,7 +86,7 @@ async function render(root, { id }, signal) {
     view = next;
     renderRun(
       next,
-      { header, status, facts, actions, approvals, approvalsSection, outcome, steps, stepsEmpty, turns, turnsSection },
+      { header, status, trigger, facts, actions, approvals, approvalsSection, outcome, steps, stepsEmpty, turns, turnsSection },
       {
         cancel: () => cancel(view.id, messages, signal),
         rerun: () => rerun(view.request, messages),
@@ -176,6 +179,13 @@ function renderRun(view, parts, handlers) {
 
   const pending = terminal ? [] : view.approvals.filter((approval) => approval.status === "pending");
   replaceChildren(parts.status, "Status: ", statusBadge(shownStatus(view, pending)));
+  // Runs started through the API say nothing more: that is what a run is unless told otherwise.
+  const startedBy = triggerText(view.trigger);
+  parts.trigger.hidden = !startedBy;
+  replaceChildren(
+    parts.trigger,
+    startedBy && [triggerMark(view.trigger), ` Started by ${startedBy}. `, h("a", { href: "#/triggers" }, "Triggers")],
+  );
   const total = view.usage.input_tokens + view.usage.output_tokens;
   replaceChildren(
     parts.facts,
