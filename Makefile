@@ -55,13 +55,25 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt $(VENV)/.installed
 	touch $@
 
 # Debian packages the tests drive: Chromium for the end-to-end tests (Playwright's own browser
-# download cannot work here) and nginx to check the dashboard's server config.
-SYSTEM_PACKAGES := chromium nginx-light
+# download cannot work here), nginx to check the dashboard's server config, and Prometheus (with promtool)
+# and Alertmanager (with amtool), which the tests start on 127.0.0.1 themselves. Their packages would start
+# both as services on every interface (:9090, :9093): a policy-rc.d refusing that is in place while they
+# install (unless one already is, as in Docker images), and Recommends (node-exporter, smartmontools) are left out.
+SYSTEM_PACKAGES := chromium nginx-light prometheus prometheus-alertmanager
 system-deps:
 	@missing=""; command -v chromium >/dev/null || missing="chromium"; command -v nginx >/dev/null || missing="$$missing nginx-light"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "install Debian's $$missing (sudo apt-get install $$missing) for the tests" >&2; exit 1; fi; fi
+	@missing=""; command -v promtool >/dev/null || missing="prometheus"; \
+	command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; \
+	      chmod 755 /usr/sbin/policy-rc.d; trap 'rm -f /usr/sbin/policy-rc.d' EXIT; fi; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "install Debian's $$missing (sudo apt-get install --no-install-recommends $$missing) for the tests" >&2; \
+	    exit 1; fi; fi
 
 unit: $(VENV)/.installed $(CONFORMANCE)/node_modules/.installed $(CHECKOV_VENV)/.installed system-deps \
 	$(EVERYTHING)/node_modules/.installed $(MCP_V1_VENV)/.installed

@@ -14,6 +14,7 @@ if _ROOT not in sys.path:
 import pulumi  # noqa: E402
 
 from infra.alb_controller import AlbController, AlbControllerArgs  # noqa: E402
+from infra.alerting import webhook_url  # noqa: E402
 from infra.app_roles import AppRoles, AppRolesArgs  # noqa: E402
 from infra.cluster import Cluster, ClusterArgs  # noqa: E402
 from infra.config import load_config  # noqa: E402
@@ -83,6 +84,7 @@ monitoring = Monitoring(
     MonitoringArgs(
         config=config.monitoring,
         vpc_cidr=network.vpc_cidr,
+        alert_webhook_url=webhook_url(config.apps.namespace),
         provider=cluster.provider,
         cluster_ready=workloads_ready,
         ingress_controller=alb_controller.release,
@@ -106,6 +108,7 @@ platform = Platform(
         identities=[app_roles],
         ingress_controller=alb_controller.release,
         monitoring=monitoring.release,
+        alertmanager_api_key=monitoring.alertmanager_api_key,
     ),
 )
 extra_mcp_servers = ExtraMcpServers(

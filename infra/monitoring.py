@@ -1,8 +1,10 @@
 """Monitoring: metrics-server (for HPAs and `kubectl top`) and kube-prometheus-stack.
 
 The stack's release name is fixed and its selectors opened (`*SelectorNilUsesHelmValues: false`), so a
-ServiceMonitor created by any later component is scraped without carrying this release's label. Grafana's
-admin password is generated, stored only in a Kubernetes Secret and a secret stack output.
+ServiceMonitor or PrometheusRule created by any later component is used without carrying this release's
+label. Grafana's admin password is generated, stored only in a Kubernetes Secret and a secret stack output.
+Alertmanager delivers to the agent core (infra/alerting.py) with a generated key that holds only the
+`trigger` role: it is in a Secret mounted into the Alertmanager pods, and the agent core gets its digest.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from infra import alerting
 from infra.charts import KUBE_PROMETHEUS_STACK, METRICS_SERVER
 from infra.config import MonitoringConfig
 from infra.ingress import listener_annotations
+from infra.workloads import PART_OF
 
 __all__ = [
+    "ALERTMANAGER_POD_LABELS",
     "COMPONENT_RESOURCES",
     "DASHBOARD_LABEL",
     "GRAFANA_LOCAL_PORT",
@@ -39,6 +44,9 @@ STORAGE_CLASS = "gp3"
 # The label Grafana's dashboard sidecar watches for in this namespace (set explicitly below, not left to the chart).
 DASHBOARD_LABEL = {"grafana_dashboard": "1"}
 GRAFANA_LOCAL_PORT = 3000
+# What the Prometheus Operator labels the Alertmanager pods with (makeSelectorLabels); the chart names the
+# Alertmanager `<release>-alertmanager`. NetworkPolicies let exactly these pods reach the agent core.
+ALERTMANAGER_POD_LABELS = {"app.kubernetes.io/name": "alertmanager", "alertmanager": f"{RELEASE}-alertmanager"}
 # How long `pulumi destroy` waits for the release (helm uninstall) and the namespace (its PVCs) to go.
 DELETE_TIMEOUT = "20m"
 
@@ -68,13 +76,15 @@ COMPONENT_RESOURCES: dict[tuple[str, ...], dict[str, Any]] = {
 class MonitoringArgs:
     config: MonitoringConfig
     vpc_cidr: str
+    # Where Alertmanager posts alerts: the agent core's trigger endpoint (infra/alerting.py webhook_url).
+    alert_webhook_url: str
     provider: k8s.Provider
     cluster_ready: Sequence[pulumi.Resource]
     # The release serving Ingresses of class `alb`; needed only when Grafana is exposed through an ALB.
     ingress_controller: pulumi.Resource | None = None
 
 
-def stack_values(cfg: MonitoringConfig) -> dict[str, Any]:
+def stack_values(cfg: MonitoringConfig, alert_webhook_url: str) -> dict[str, Any]:
     def volume(size: str) -> dict[str, Any]:
         return {
             "storageClassName": STORAGE_CLASS,
@@ -116,6 +126,7 @@ def stack_values(cfg: MonitoringConfig) -> dict[str, Any]:
                 }
             },
         },
+        "alertmanager": alerting.alertmanager_values(alert_webhook_url),
         # EKS runs these on the managed control plane (or binds kube-proxy's metrics to localhost): their
         # targets would only ever be down and fire alerts.
         "kubeControllerManager": {"enabled": False},
@@ -172,6 +183,8 @@ class Monitoring(pulumi.ComponentResource):
     grafana_url: pulumi.Output[str]
     grafana_port_forward: pulumi.Output[str]
     grafana_admin_password: pulumi.Output[str]
+    # The key Alertmanager sends (secret): the agent core's keys file needs its digest.
+    alertmanager_api_key: pulumi.Output[str]
     # The Prometheus Operator's CRDs (ServiceMonitor) and Grafana exist once this release does.
     release: k8s.helm.v3.Release
 
@@ -211,6 +224,8 @@ class Monitoring(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[namespace]),
         )
 
+        self.alertmanager_api_key, alert_key = self._alertmanager_key(name, args.provider, namespace)
+
         METRICS_SERVER.release(
             f"{name}-metrics-server", release_name="metrics-server", namespace="kube-system", values={}, opts=in_cluster
         )
@@ -218,11 +233,12 @@ class Monitoring(pulumi.ComponentResource):
             f"{name}-stack",
             release_name=RELEASE,
             namespace=NAMESPACE,
-            values=stack_values(cfg),
+            values=stack_values(cfg, args.alert_webhook_url),
             opts=pulumi.ResourceOptions.merge(
                 in_cluster,
                 pulumi.ResourceOptions(
-                    depends_on=[namespace, admin_secret],
+                    # The Alertmanager pods mount the key's Secret: it exists before they are scheduled.
+                    depends_on=[namespace, admin_secret, alert_key],
                     custom_timeouts=pulumi.CustomTimeouts(delete=DELETE_TIMEOUT),
                 ),
             ),
@@ -247,11 +263,34 @@ class Monitoring(pulumi.ComponentResource):
         self.release = stack
         self.register_outputs(
             {
+                "alertmanagerApiKey": self.alertmanager_api_key,
                 "grafanaUrl": self.grafana_url,
                 "grafanaPortForward": self.grafana_port_forward,
                 "grafanaAdminPassword": self.grafana_admin_password,
             }
         )
+
+    def _alertmanager_key(
+        self, name: str, provider: k8s.Provider, namespace: pulumi.Resource
+    ) -> tuple[pulumi.Output[str], pulumi.Resource]:
+        """The key Alertmanager authenticates with (made as `python -m apps.agent_core.auth` makes keys: "awp_"
+        and 43 random characters), and the Secret the Alertmanager pods mount it from."""
+        generated = random.RandomPassword(
+            f"{name}-alertmanager-api-key", length=43, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
+        key: pulumi.Output[str] = pulumi.Output.secret(pulumi.Output.concat("awp_", generated.result))
+        secret = k8s.core.v1.Secret(
+            f"{name}-alertmanager-key-secret",
+            metadata={
+                "name": alerting.SECRET_NAME,
+                "namespace": NAMESPACE,
+                "labels": {"app.kubernetes.io/part-of": PART_OF},
+            },
+            type="Opaque",
+            string_data={alerting.SECRET_KEY: key},
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[namespace]),
+        )
+        return key, secret
 
 
 def _ingress_url(scheme: str, status: k8s.networking.v1.outputs.IngressStatus | None) -> str:

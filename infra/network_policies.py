@@ -5,6 +5,7 @@ Enforced by the VPC CNI's network policy agent (enabled on the add-on in infra/c
   pod IPs from its own addresses);
 - into the MCP servers: only from agent-core (k8s-mcp across namespaces);
 - into every service that serves /metrics: from Prometheus in the `monitoring` namespace;
+- into agent-core: from Alertmanager in the `monitoring` namespace (alerts to the trigger endpoint);
 - out: DNS to CoreDNS for whoever resolves names; HTTPS for the AWS API callers and the weather service;
   the EKS Pod Identity agent (link-local 169.254.170.23:80) for AWS callers; the Kubernetes API for
   k8s-mcp; agent-core to the MCP servers.
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
+from infra.monitoring import ALERTMANAGER_POD_LABELS
 from infra.workloads import PART_OF, Workload
 
 __all__ = ["POD_IDENTITY_AGENT", "api_server_service_ip", "default_deny", "workload_policy"]
@@ -80,6 +82,12 @@ def _ingress(workload: Workload, agent_core: Workload, load_balancer_cidrs: Sequ
             "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
         }
         rules.append({"from": [prometheus], "ports": _tcp(workload.port)})
+    if workload.name == agent_core.name:
+        alertmanager = {
+            "namespaceSelector": _ns(MONITORING_NAMESPACE),
+            "podSelector": {"matchLabels": ALERTMANAGER_POD_LABELS},
+        }
+        rules.append({"from": [alertmanager], "ports": _tcp(workload.port)})
     return rules
 
 

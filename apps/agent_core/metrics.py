@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import Scope
 
@@ -42,6 +47,35 @@ class AgentCoreMetrics:
         self.runs = Counter(
             "agent_core_runs", "Finished runs by kind and final status.", ["kind", "status"], registry=self.registry
         )
+        # Waits for a person's decision in this process: when each began (monotonic), by a private token.
+        self._approval_waits: dict[int, float] = {}
+        self._wait_tokens = itertools.count()
+        Gauge(
+            "agent_core_runs_awaiting_approval",
+            "Runs in this process waiting for a person's approval now.",
+            registry=self.registry,
+        ).set_function(lambda: len(self._approval_waits))
+        # What the alert on stuck runs needs (infra/alerts/platform-rules.yaml): a count cannot tell one
+        # run waiting an hour from many runs each decided within a minute.
+        Gauge(
+            "agent_core_approval_oldest_wait_seconds",
+            "How long the longest current wait for approval in this process has lasted (0: none waits).",
+            registry=self.registry,
+        ).set_function(self._oldest_wait)
+
+    @contextmanager
+    def awaiting_approval(self) -> Iterator[None]:
+        """Count a run as waiting for approval while the block runs (on a resumed run, from its resumption)."""
+        token = next(self._wait_tokens)
+        self._approval_waits[token] = time.monotonic()
+        try:
+            yield
+        finally:
+            del self._approval_waits[token]
+
+    def _oldest_wait(self) -> float:
+        started = min(self._approval_waits.values(), default=None)
+        return 0.0 if started is None else time.monotonic() - started
 
     def observe_request(self, scope: Scope, status: int, seconds: float) -> None:
         # The route template, never the raw path: run ids must not become label values.

@@ -17,6 +17,7 @@ CRD_SCHEMAS = {
     "karpenter.sh/v1/NodePool": "karpenter-v1-nodepool.json",
     "karpenter.k8s.aws/v1/EC2NodeClass": "karpenter-v1-ec2nodeclass.json",
     "monitoring.coreos.com/v1/ServiceMonitor": "servicemonitor-v1.json",
+    "monitoring.coreos.com/v1/PrometheusRule": "prometheusrule-v1.json",
 }
 BUILT_IN_GROUPS = (
     "v1",

@@ -234,13 +234,13 @@ def test_api_key_secret_holds_only_a_digest(update_run: ProgramRun, tmp_path: py
     keys_file = _secret_data(update_run, "agent-core-api-keys", APPS)["keys.json"]
     assert exported.value not in keys_file
     entries = json.loads(keys_file)
-    assert entries == [
-        {
-            "name": "operator",
-            "roles": ["operator", "approver"],
-            "sha256": hashlib.sha256(exported.value.encode()).hexdigest(),
-        }
-    ]
+    # Beside the operator's, Alertmanager's key with the trigger role only (tests/infra/test_alerting.py).
+    assert [entry["name"] for entry in entries] == ["operator", "alertmanager"]
+    assert entries[0] == {
+        "name": "operator",
+        "roles": ["operator", "approver"],
+        "sha256": hashlib.sha256(exported.value.encode()).hexdigest(),
+    }
     # The agent core's own loader accepts the file and authenticates the exported key with it.
     path = tmp_path / "keys.json"  # type: ignore[operator]
     path.write_text(keys_file)

@@ -48,7 +48,7 @@ def test_render_redacts_every_secret(update_run: ProgramRun, tmp_path: Path) -> 
     assert update_run.exports["apiKey"].value not in text
     assert update_run.exports["grafanaAdminPassword"].value not in text
     secrets = [d for d in _documents(tmp_path).values() if d.get("kind") == "Secret"]
-    assert len(secrets) == 4
+    assert len(secrets) == 5  # the API keys' digests, the MCP token (twice), Grafana's and Alertmanager's keys
     for secret in secrets:
         assert set(secret["stringData"].values()) == {REDACTED}
 

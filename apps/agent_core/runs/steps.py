@@ -75,7 +75,8 @@ class StepExecutor:
         retry = self.replay is not None and (step_id, attempt) in self.replay.in_flight
         if not retry and self.policy.needs_approval(call.server, call.tool, spec):
             gate = ApprovalGate(self.journal, self.control, self.policy.ttl_seconds, self.replay)
-            decision = await gate.decide(step_id, call)
+            with self.metrics.awaiting_approval():  # RunsStuckAwaitingApproval (infra/alerts/platform-rules.yaml)
+                decision = await gate.decide(step_id, call)
             if decision != "approved":
                 reason = "expired before anyone approved it" if decision == "expired" else "was rejected"
                 return await self._refuse(
