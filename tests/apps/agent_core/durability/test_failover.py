@@ -11,7 +11,6 @@ import contextlib
 import signal
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,7 +19,6 @@ import pytest
 from tests.apps.agent_core.durability.support import (
     LEASE_SECONDS,
     chain,
-    dynamodb_store,
     events,
     finished,
     replica_env,
@@ -31,22 +29,9 @@ from tests.apps.agent_core.durability.support import (
     wait_until,
 )
 from tests.support.fake_openai import FunctionCall, Reply, run_fake_openai
-from tests.support.lab_server import LabState, run_lab_server
+from tests.support.lab_server import LabState
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def lab() -> Iterator[tuple[str, LabState]]:
-    with run_lab_server() as served:
-        yield served
-
-
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def store_env(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, dict[str, str]]:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/runs.db", {}
-    return dynamodb_store(request.getfixturevalue("aws_env"))
 
 
 def test_a_run_resumes_on_another_replica_after_sigkill_and_no_completed_step_runs_again(

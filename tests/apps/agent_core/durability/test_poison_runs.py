@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import signal
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from tests.apps.agent_core.durability.support import (
     two_replicas,
     wait_until,
 )
-from tests.support.lab_server import LabState, run_lab_server
+from tests.support.lab_server import LabState
 
 MAX_RESUMES = 3
 
@@ -71,12 +70,6 @@ def test_a_recorded_cancel_is_read_from_the_journal() -> None:
 
 
 # --- real replicas ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def lab() -> Iterator[tuple[str, LabState]]:
-    with run_lab_server() as served:
-        yield served
 
 
 def resumes(store_url: str, run_id: str) -> list[RunEvent]:

@@ -37,7 +37,7 @@ from tests.apps.agent_core.durability.support import (
     wait_until,
 )
 from tests.support.fake_openai import ChatCall, FakeOpenAI, FunctionCall, Reply, run_fake_openai
-from tests.support.lab_server import LabState, run_lab_server
+from tests.support.lab_server import LabState
 
 pytestmark = pytest.mark.slow
 
@@ -156,12 +156,6 @@ def taken_over(kinds: list[Kind], lab_url: str, model: FakeOpenAI | None, logs: 
             "b to take the runs over",
         )
         yield scene
-
-
-@pytest.fixture(scope="module")
-def lab() -> Iterator[tuple[str, LabState]]:
-    with run_lab_server() as served:
-        yield served
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import signal
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.apps.agent_core.durability.support import dynamodb_store, finished, replica_env, two_replicas
-from tests.support.lab_server import LabState, run_lab_server
+from tests.apps.agent_core.durability.support import finished, replica_env, two_replicas
+from tests.support.lab_server import LabState
 
 pytestmark = pytest.mark.slow
 
@@ -34,19 +33,6 @@ TICK_WORKFLOW = {
     "name": "tick",
     "steps": [{"id": "echo", "tool": "lab.slow_echo", "arguments": {"text": "tick", "seconds": 0.1}}],
 }
-
-
-@pytest.fixture(scope="module")
-def lab() -> Iterator[tuple[str, LabState]]:
-    with run_lab_server() as served:
-        yield served
-
-
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def store_env(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, dict[str, str]]:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/runs.db", {}
-    return dynamodb_store(request.getfixturevalue("aws_env"))
 
 
 def sleep_until(moment: float) -> None:
