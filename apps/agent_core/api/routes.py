@@ -19,6 +19,7 @@ from apps.agent_core.api.endpoint import Call
 from apps.agent_core.api.http import MAX_EVENT_NUMBER, ApiError
 from apps.agent_core.api.schemas import (
     ApprovalDecision,
+    Caller,
     RunAccepted,
     RunList,
     RunSummary,
@@ -143,6 +144,10 @@ async def decide_approval(request: Request, call: Call[ApprovalDecision]) -> Res
 async def list_tools(request: Request, _: Call[None]) -> Response:
     refresh = request.query_params.get("refresh") in ("1", "true")
     return _json(await _service(request).tools(refresh=refresh))
+
+
+async def me(_: Request, call: Call[None]) -> Response:
+    return _json(Caller(name=call.principal.name, roles=sorted(call.principal.roles)))
 
 
 async def health(request: Request, _: Call[None]) -> Response:

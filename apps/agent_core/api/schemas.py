@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from apps.agent_core.auth import Role
 from apps.agent_core.model import RunKind, RunStatus, RunTrigger, TokenUsage
 from apps.agent_core.runs.approvals import DecisionChoice
 from apps.agent_core.runs.platform_status import HealthReport, ReasonerInfo, ToolList
@@ -73,6 +74,13 @@ class RunSummary(BaseModel):
     created_at: float
     finished_at: float | None
     usage: TokenUsage
+
+
+class Caller(BaseModel):
+    """Who the request's API key is: what a client needs to offer only what the key may do."""
+
+    name: str
+    roles: list[Role]
 
 
 class RunList(BaseModel):

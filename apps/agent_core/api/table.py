@@ -12,6 +12,7 @@ from apps.agent_core.api import routes, schedule_routes, trigger_routes
 from apps.agent_core.api.endpoint import ApiRoute, QueryParam
 from apps.agent_core.api.schemas import (
     ApprovalDecision,
+    Caller,
     HealthReport,
     RunAccepted,
     RunList,
@@ -101,6 +102,14 @@ API_ROUTES: list[ApiRoute[Any]] = [
         summary="Every tool of every MCP server",
         responses={200: ToolList},
         query=(QueryParam("refresh", "boolean", "reload the catalog now"),),
+    ),
+    ApiRoute(
+        "GET",
+        "/api/me",
+        routes.me,
+        role="viewer",
+        summary="The calling key's name and roles",
+        responses={200: Caller},
     ),
     ApiRoute(
         "GET",

@@ -51,7 +51,7 @@ function render(root, _params, signal) {
   const rules = h("div", { class: "stack", "aria-label": "Alert rules", role: "list" });
   const rulesEmpty = h("div");
   const readOnly = h("div");
-  // Whether this key may change schedules: unknown until a change is refused with 403, then the buttons go.
+  // Whether this key may change schedules: asked of /api/me below; a 403 on a change also takes the buttons away.
   let canChange = true;
   const form = scheduleForm(signal, (created) => {
     replaceChildren(messages, notice(`Schedule “${created.name}” added.`, "success"));
@@ -101,15 +101,7 @@ function render(root, _params, signal) {
       await refresh();
     } catch (error) {
       if (error.name === "AbortError") return;
-      if (error instanceof ApiError && error.status === 403) {
-        canChange = false;
-        form.element.hidden = true;
-        replaceChildren(
-          readOnly,
-          notice("Your API key can read schedules but not change them: that needs the operator role.", "info"),
-        );
-        await refresh(true);
-      }
+      if (error instanceof ApiError && error.status === 403) await becomeReadOnly();
       replaceChildren(messages, errorNotice(error));
       button.disabled = false;
     }
@@ -139,6 +131,16 @@ function render(root, _params, signal) {
       ),
   };
 
+  async function becomeReadOnly() {
+    canChange = false;
+    form.element.hidden = true;
+    replaceChildren(
+      readOnly,
+      notice("Your API key can read schedules but not change them: that needs the operator role.", "info"),
+    );
+    await refresh(true);
+  }
+
   let shownWith = canChange;
   async function refresh(rebuild = false) {
     if (rebuild || shownWith !== canChange) {
@@ -163,6 +165,11 @@ function render(root, _params, signal) {
   }
 
   refreshButton.addEventListener("click", () => refresh());
+  // Offer changes only to a key that may make them (an agent core without /api/me leaves the 403 fallback).
+  api("/me", { signal }).then(
+    (caller) => (caller.roles.includes("operator") ? null : becomeReadOnly()),
+    () => {},
+  );
   pollWhileVisible(refresh, REFRESH_MS, signal);
 }
 

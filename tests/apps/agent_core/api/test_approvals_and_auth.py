@@ -113,6 +113,9 @@ def test_keys_and_roles(lab: tuple[str, LabState], tmp_path: Path, keys: Keys) -
         viewer = {"Authorization": f"Bearer {keys.viewer}"}
         assert core.http.post("/api/runs", json=body, headers=viewer).status_code == 403
         assert core.http.get("/api/runs", headers=viewer).status_code == 200
+        assert core.http.get("/api/me", headers=viewer).json() == {"name": "viewer-user", "roles": ["viewer"]}
+        trigger_only = {"Authorization": f"Bearer {keys.trigger}"}
+        assert core.http.get("/api/me", headers=trigger_only).status_code == 403, "a trigger key reads nothing"
         assert core.http.get("/health").status_code == 200, "probes stay open"
         assert core.http.get("/metrics").status_code == 200
 
