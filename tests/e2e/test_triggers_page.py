@@ -190,9 +190,7 @@ def test_delete_asks_first_and_keep_it_changes_nothing(operator: Dashboard, stan
     assert schedule["id"] not in standin.schedules
 
 
-def test_a_viewer_reads_everything_and_is_offered_no_change(
-    viewer: Dashboard, standin: TriggersStandIn
-) -> None:
+def test_a_viewer_reads_everything_and_is_offered_no_change(viewer: Dashboard, standin: TriggersStandIn) -> None:
     schedule = standin.seed(name="viewer sees", every="@every 30s", task="look")
     page = viewer.page
     viewer.open("/triggers")
