@@ -20,6 +20,8 @@ __all__ = ["INGRESS_NAME", "ingress_manifest", "ingress_urls", "load_balancer_ci
 
 INGRESS_NAME = "agentic-ingress"
 _A = "alb.ingress.kubernetes.io/"
+A2A_AGENT_CARD_PATH = "/.well-known/agent-card.json"
+"""Where A2A clients fetch an agent's card (the a2a-sdk's ``AGENT_CARD_WELL_KNOWN_PATH``; a test holds them equal)."""
 # TLS 1.2 and 1.3 only, forward-secret ciphers.
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 # Runs that are followed live (SSE) or run to completion (POST /api) outlast the default 60 s. Targets keep
@@ -67,10 +69,10 @@ def load_balancer_cidrs(cfg: IngressConfig, plan: SubnetPlan) -> list[str]:
 
 
 def ingress_manifest(cfg: IngressConfig, frontend: Workload, agent_core: Workload) -> dict[str, Any]:
-    def path(prefix: str, backend: Workload) -> dict[str, Any]:
+    def path(prefix: str, backend: Workload, path_type: str = "Prefix") -> dict[str, Any]:
         return {
             "path": prefix,
-            "pathType": "Prefix",
+            "pathType": path_type,
             "backend": {"service": {"name": backend.service, "port": {"number": 80}}},
         }
 
@@ -85,8 +87,19 @@ def ingress_manifest(cfg: IngressConfig, frontend: Workload, agent_core: Workloa
         },
         "spec": {
             "ingressClassName": "alb",
-            # The longest prefix wins: /api and /api/... go to agent-core, everything else to the dashboard.
-            "rules": [{"http": {"paths": [path("/api", agent_core), path("/", frontend)]}}],
+            # The longest prefix wins: /api and /api/... go to agent-core, everything else to the dashboard; and
+            # the A2A agent card, which A2A clients fetch from this exact well-known path, to agent-core too.
+            "rules": [
+                {
+                    "http": {
+                        "paths": [
+                            path(A2A_AGENT_CARD_PATH, agent_core, "Exact"),
+                            path("/api", agent_core),
+                            path("/", frontend),
+                        ]
+                    }
+                }
+            ],
         },
     }
 

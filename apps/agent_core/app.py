@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from apps.agent_core.a2a.app import a2a_endpoint
 from apps.agent_core.api.http import EXCEPTION_HANDLERS
 from apps.agent_core.api.middleware import JsonBodyLimit, SecurityHeaders
 from apps.agent_core.api.openapi import openapi_document
@@ -23,6 +24,8 @@ from apps.agent_core.api.table import API_ROUTES
 from apps.agent_core.auth import ApiKeys
 from apps.agent_core.gateway.gateway import McpGateway
 from apps.agent_core.gateway.servers_file import configured_servers
+from apps.agent_core.mcp_endpoint import PATH as MCP_PATH
+from apps.agent_core.mcp_endpoint import CallLimits, McpEndpoint
 from apps.agent_core.metrics import AgentCoreMetrics
 from apps.agent_core.reasoning.base import Budget
 from apps.agent_core.reasoning.factory import create_reasoner
@@ -118,6 +121,16 @@ def create_app(settings: AgentCoreSettings) -> Starlette:
     )
     scheduler = open_scheduler(settings.state, service)
     alert_intake = open_alert_intake(settings.triggers_file, service, notifications.sinks.names())
+    mcp_endpoint = McpEndpoint(
+        service,
+        CallLimits(
+            run_seconds=settings.mcp_run_wait_seconds,
+            approval_seconds=settings.mcp_approval_wait_seconds,
+            dashboard_url=settings.dashboard_url,
+        ),
+        VERSION,
+    )
+    a2a = a2a_endpoint(service, version=VERSION, dashboard_url=settings.dashboard_url)
     openapi = openapi_document(API_ROUTES, title="Agentic Workflows Platform API", version=VERSION)
 
     async def health(_: Request) -> Response:
@@ -144,9 +157,11 @@ def create_app(settings: AgentCoreSettings) -> Starlette:
         service.start_recovery()
         scheduler.start()
         try:
-            yield
+            async with mcp_endpoint.running():  # the SDK's session manager must run in the host app's lifespan
+                yield
         finally:
             await scheduler.stop()  # first: a draining replica starts no new ticks; the others do
+            await a2a.aclose()  # stops following its tasks; their runs are handed off below like any other
             await service.shutdown(settings.drain_seconds)
             await notifications.aclose()
             await gateway.aclose()
@@ -157,6 +172,8 @@ def create_app(settings: AgentCoreSettings) -> Starlette:
         routes=[
             *(route.route() for route in API_ROUTES),
             Route("/api/openapi.json", openapi_json, methods=["GET"]),
+            *a2a.routes,
+            Route(MCP_PATH, mcp_endpoint, methods=["GET", "POST", "DELETE"]),
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
             Route("/metrics", metrics_text, methods=["GET"]),
@@ -172,7 +189,14 @@ def create_app(settings: AgentCoreSettings) -> Starlette:
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST", "PATCH", "DELETE"],
-                allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+                # Mcp-*: what browser MCP clients (the Inspector's web UI) send to /api/mcp.
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "Last-Event-ID",
+                    "Mcp-Protocol-Version",
+                    "Mcp-Session-Id",
+                ],
                 max_age=600,
             ),
         ],

@@ -54,8 +54,8 @@ class TokenUsage(BaseModel):
         )
 
 
-TriggerKind = Literal["api", "schedule", "alert"]
-TRIGGER_KINDS: tuple[TriggerKind, ...] = ("api", "schedule", "alert")
+TriggerKind = Literal["api", "schedule", "alert", "mcp", "a2a"]
+TRIGGER_KINDS: tuple[TriggerKind, ...] = ("api", "schedule", "alert", "mcp", "a2a")
 
 
 class RunTrigger(BaseModel):

@@ -90,6 +90,12 @@ class AgentCoreSettings(ServiceSettings):
 
     approval_ttl_seconds: int = Field(default=900, ge=1, le=7 * 86_400)
     """How long a pending approval can be decided; after it the approval expires."""
+    mcp_approval_wait_seconds: float = Field(default=60.0, ge=0, le=900)
+    """How long a call to the MCP endpoint (``/api/mcp``) waits, in all, for people to decide its run's approvals,
+    sending progress while it waits; past it the call answers that the run waits, and where to decide it."""
+    mcp_run_wait_seconds: float = Field(default=300.0, gt=0, le=3600)
+    """How long a call to the MCP endpoint waits for its run to finish (approval waits not counted); past it the
+    call answers with the run's id, and the run goes on."""
     require_approval: CommaList = ()
     """``server.tool`` names that need approval even though they are not annotated destructive."""
     auto_approve: CommaList = ()

@@ -8,8 +8,10 @@ from ipaddress import IPv4Network
 from pathlib import Path
 
 import pytest
+from a2a.utils.constants import AGENT_CARD_WELL_KNOWN_PATH
 
 from apps.common.service import KEEP_ALIVE_SECONDS
+from infra.ingress import A2A_AGENT_CARD_PATH
 from infra.offline import ProgramRun, Secret
 from tests.infra.netpol import Endpoint, Service, allowed, allowed_via_service
 from tests.infra.support import k8s_object, k8s_objects_of, run_with
@@ -236,7 +238,12 @@ def test_ingress_routes_the_dashboard_and_the_api(program: ProgramRun) -> None:
     assert routes == {
         "/": ("Prefix", {"name": "agentic-frontend-service", "port": {"number": 80}}),
         "/api": ("Prefix", {"name": "agent-core-service", "port": {"number": 80}}),
+        "/.well-known/agent-card.json": ("Exact", {"name": "agent-core-service", "port": {"number": 80}}),
     }
+
+
+def test_the_a2a_card_path_is_where_the_a2a_sdk_serves_and_fetches_it() -> None:
+    assert A2A_AGENT_CARD_PATH == AGENT_CARD_WELL_KNOWN_PATH
 
 
 def test_targets_keep_idle_connections_longer_than_the_load_balancer(program: ProgramRun) -> None:

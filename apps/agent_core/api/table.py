@@ -55,7 +55,7 @@ API_ROUTES: list[ApiRoute[Any]] = [
         responses={200: RunList},
         query=(
             QueryParam("status", "string", "only runs with this status"),
-            QueryParam("trigger", "string", "only runs started this way: api, schedule or alert"),
+            QueryParam("trigger", "string", "only runs started this way: api, schedule, alert, mcp or a2a"),
             QueryParam("limit", "integer", "1 to 200"),
             QueryParam("cursor", "string", "next_cursor of the previous page"),
         ),

@@ -15,7 +15,7 @@ from apps.cli.text import age, status_text
 from apps.cli.views import run_detail
 
 RUN_STATUSES = ("queued", "running", "awaiting_approval", "succeeded", "failed", "cancelled", "needs_attention")
-TRIGGER_KINDS = ("api", "schedule", "alert")
+TRIGGER_KINDS = ("api", "schedule", "alert", "mcp", "a2a")
 
 
 def _limit(text: str) -> int:

@@ -15,6 +15,8 @@ const TRIGGERS = [
   ["api", "API", "started through the API"],
   ["schedule", "Schedules", "started by a schedule"],
   ["alert", "Alerts", "started by an alert"],
+  ["mcp", "MCP clients", "called from an MCP client through /api/mcp"],
+  ["a2a", "A2A agents", "a task from another agent over A2A"],
 ];
 
 export const historyView = { nav: "history", title: "History", render };

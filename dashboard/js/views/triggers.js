@@ -26,6 +26,8 @@ export function triggerText(trigger) {
   const detail = trigger.detail ?? {};
   const name = trigger.name || trigger.id;
   if (trigger.kind === "schedule") return `schedule ${name}${detail.tick ? ` (tick ${detail.tick})` : ""}`;
+  if (trigger.kind === "mcp") return `MCP client ${name || ""}`.trim();
+  if (trigger.kind === "a2a") return `A2A task ${trigger.id || ""}`.trim();
   const subject = ALERT_SUBJECTS.map((key) => detail[key]).find(Boolean);
   return `alert ${name}${subject ? ` on ${subject}` : ""}`;
 }
