@@ -8,6 +8,7 @@ UV_VERSION := 0.13.8
 CONFORMANCE := tools/mcp-conformance
 CHECKOV_VENV := .venv-checkov
 EVERYTHING := tools/mcp-everything
+MCP_CLIENTS := tools/mcp-clients
 MCP_V1_VENV := .venv-mcp-v1
 
 .PHONY: dev test lint typecheck unit soak system-deps bench bench-quick plan render preflight verify docs lock clean
@@ -43,6 +44,11 @@ $(EVERYTHING)/node_modules/.installed: $(EVERYTHING)/package.json $(EVERYTHING)/
 	cd $(EVERYTHING) && npm ci --silent --no-audit --no-fund
 	touch $@
 
+# MCP clients nobody here wrote, driven against the agent core's /api/mcp: the TypeScript SDK and the Inspector CLI.
+$(MCP_CLIENTS)/node_modules/.installed: $(MCP_CLIENTS)/package.json $(MCP_CLIENTS)/package-lock.json
+	cd $(MCP_CLIENTS) && npm ci --silent --no-audit --no-fund
+	touch $@
+
 $(MCP_V1_VENV)/.installed: tools/mcp-python-v1/requirements.txt $(VENV)/.installed
 	test -x $(MCP_V1_VENV)/bin/python || $(PYTHON) -m venv $(MCP_V1_VENV)
 	$(VENV)/bin/uv pip install --quiet --require-hashes --python $(MCP_V1_VENV)/bin/python -r tools/mcp-python-v1/requirements.txt
@@ -76,16 +82,24 @@ system-deps:
 	    exit 1; fi; fi
 
 unit: $(VENV)/.installed $(CONFORMANCE)/node_modules/.installed $(CHECKOV_VENV)/.installed system-deps \
-	$(EVERYTHING)/node_modules/.installed $(MCP_V1_VENV)/.installed
+	$(EVERYTHING)/node_modules/.installed $(MCP_V1_VENV)/.installed $(MCP_CLIENTS)/node_modules/.installed
 	$(PY) -m pytest
 
 # The long part of the reliability suite: many more fuzzed examples, and the load repeated (bounded: ~15 min).
 soak: $(VENV)/.installed
 	$(PY) -m pytest -m soak -p no:cacheprovider
 
+# The peers `make bench` compares with (FastMCP, IBM's ContextForge), pinned and hashed in tools/bench-peers/<name>/:
+# their pins clash with ours, so each gets a virtualenv of its own under var/ (bench only, never `make test`).
+BENCH_PEERS := var/bench-peers
+$(BENCH_PEERS)/%/.installed: tools/bench-peers/%/requirements.txt $(VENV)/.installed
+	test -x $(BENCH_PEERS)/$*/bin/python || $(PYTHON) -m venv $(BENCH_PEERS)/$*
+	$(VENV)/bin/uv pip install --quiet --require-hashes --compile-bytecode --python $(BENCH_PEERS)/$*/bin/python -r $<
+	touch $@
+
 # Measurements, not tests: every comparison against its baseline in one run (about 5 minutes), written to
 # benchmarks/results/ (report.md, latest.json, plots). Goals are reported there, not asserted.
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed $(BENCH_PEERS)/fastmcp/.installed $(BENCH_PEERS)/contextforge/.installed
 	$(PY) -m benchmarks
 
 # The same harness with a few requests per scenario (under a minute): proves it runs; its figures mean nothing.
