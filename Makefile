@@ -138,6 +138,8 @@ lock: $(VENV)/.installed
 	$(VENV)/bin/uv pip compile --quiet --no-header --python-version 3.11 requirements/checkov.in -o requirements/checkov.txt
 	$(VENV)/bin/uv pip compile --quiet --no-header --generate-hashes --python-version 3.11 \
 	  tools/mcp-python-v1/requirements.in -o tools/mcp-python-v1/requirements.txt
+	for peer in fastmcp contextforge; do $(VENV)/bin/uv pip compile --quiet --no-header --generate-hashes \
+	  --python-version 3.11 tools/bench-peers/$$peer/requirements.in -o tools/bench-peers/$$peer/requirements.txt; done
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) $(MCP_V1_VENV) var rendered .pytest_cache .mypy_cache .ruff_cache

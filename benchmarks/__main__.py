@@ -24,6 +24,7 @@ from benchmarks import (
     core_parallel,
     core_throughput,
     infra_program,
+    mcp_endpoint,
     mcp_servers,
     planner,
     services,
@@ -36,6 +37,7 @@ from benchmarks.results import Comparison
 
 COMPARISONS: dict[str, Callable[[bool, Path], Comparison]] = {
     mcp_servers.NAME: mcp_servers.run,
+    mcp_endpoint.NAME: mcp_endpoint.run,
     core_overhead.NAME: core_overhead.run,
     core_parallel.NAME: core_parallel.run,
     core_throughput.NAME: core_throughput.run,

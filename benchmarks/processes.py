@@ -70,15 +70,20 @@ def serve(
     ready_path: str | None = "/ready",
     timeout: float = 30.0,
     poll_seconds: float = 0.01,
+    command: Sequence[str] | None = None,
+    cwd: Path = ROOT,
 ) -> Iterator[Server]:
-    """``python -m module --port P [args]`` on a free loopback port, ready when ``ready_path`` answers 200."""
+    """``python -m module --port P [args]`` on a free loopback port, ready when ``ready_path`` answers 200.
+
+    ``command`` replaces ``python -m module`` (a peer in a virtualenv of its own); ``module`` then only names it.
+    """
     port = free_port()
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below; read back only if the server fails
     started = time.monotonic()
     process = subprocess.Popen(  # noqa: S603 - our own argv
-        [sys.executable, "-m", module, "--host", HOST, "--port", str(port), *args],
+        [*(command or (sys.executable, "-m", module)), "--host", HOST, "--port", str(port), *args],
         env=dict(env) if env is not None else base_env(),
-        cwd=ROOT,
+        cwd=cwd,
         stdout=subprocess.DEVNULL,
         stderr=log,
     )

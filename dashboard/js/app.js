@@ -7,6 +7,7 @@ import { loadReasoner } from "./header.js";
 import { pageHeader } from "./render.js";
 import { Router } from "./router.js";
 import { approvalsView } from "./views/approvals.js";
+import { connectView } from "./views/connect.js";
 import { healthView } from "./views/health.js";
 import { historyView } from "./views/history.js";
 import { runView } from "./views/run.js";
@@ -35,6 +36,7 @@ const router = new Router(
     { pattern: "/triggers", view: triggersView },
     { pattern: "/tools", view: toolsView },
     { pattern: "/health", view: healthView },
+    { pattern: "/connect", view: connectView },
   ],
   notFoundView,
 );
