@@ -281,6 +281,10 @@ class RunService:
         header = await self.store.get(run_id)
         if header is None:
             return None
+        if header.status in TERMINAL_STATUSES and not any(isinstance(r.event, RunFinished) for r in journal):
+            # It ended between the two reads. Its ending was journaled before the header said so, so it is
+            # there now: without it the view would take the header's status and call the last step cancelled.
+            journal += await read_journal(self.store, run_id, after=journal[-1].seq if journal else 0)
         return project(header, journal)
 
     async def list_runs(
