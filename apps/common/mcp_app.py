@@ -23,7 +23,7 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-from mcp.server import MCPServer
+from mcp.server import MCPServer, Server
 from mcp.server.mcpserver.tools import Tool
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -132,6 +132,23 @@ async def _run_readiness(checks: Mapping[str, ReadinessCheck]) -> tuple[bool, di
     return ready, results
 
 
+def stateless_mcp_asgi(server: MCPServer | Server[Any], settings: McpServerSettings, service: str) -> Starlette:
+    """The SDK's Streamable HTTP app as every platform server serves it: stateless, JSON answers, the body capped,
+    and only the Host and Origin names of its Service (``service``) accepted."""
+    return server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        stateless_http=True,
+        json_response=True,
+        max_request_body_size=settings.max_body_bytes,
+        transport_security=transport_security(
+            service=service,
+            namespace=settings.namespace,
+            extra_hosts=settings.allowed_hosts,
+            allowed_origins=settings.allowed_origins,
+        ),
+    )
+
+
 def create_mcp_app(spec: McpServerSpec, settings: McpServerSettings) -> Starlette:
     """Build the ASGI app for one MCP server. Raises ``ConfigurationError`` on bad settings."""
     token = settings.bearer_token()
@@ -149,18 +166,7 @@ def create_mcp_app(spec: McpServerSpec, settings: McpServerSettings) -> Starlett
     )
     if spec.capabilities is not None:
         server.middleware.append(CapabilityMeta(spec.capabilities))
-    mcp_asgi = server.streamable_http_app(
-        streamable_http_path=MCP_PATH,
-        stateless_http=True,
-        json_response=True,
-        max_request_body_size=settings.max_body_bytes,
-        transport_security=transport_security(
-            service=spec.service,
-            namespace=settings.namespace,
-            extra_hosts=settings.allowed_hosts,
-            allowed_origins=settings.allowed_origins,
-        ),
-    )
+    mcp_asgi = stateless_mcp_asgi(server, settings, spec.service)
 
     async def health(_: Request) -> Response:
         return PlainTextResponse("OK")

@@ -29,9 +29,9 @@ from apps.agent_core.gateway.breaker import CircuitBreaker
 from apps.agent_core.gateway.stdio_client import StdioServerClient
 from apps.agent_core.gateway.stdio_restarts import RestartPolicy
 from apps.common.jsonrpc_errors import InvalidRequestErrors
-from apps.common.mcp_app import MCP_PATH
+from apps.common.mcp_app import MCP_PATH, stateless_mcp_asgi
 from apps.common.metrics import McpMetrics, ObserveRequests, metrics_endpoint
-from apps.common.security import BearerTokenGuard, transport_security
+from apps.common.security import BearerTokenGuard
 from apps.mcp_bridge.proxy import ToolProxy
 from apps.mcp_bridge.settings import BridgeSettings
 
@@ -72,18 +72,7 @@ def create_app(settings: BridgeSettings, environ: Mapping[str, str] | None = Non
         on_list_tools=proxy.list_tools,
         on_call_tool=proxy.call_tool,
     )
-    sdk_app = server.streamable_http_app(
-        streamable_http_path=MCP_PATH,
-        stateless_http=True,
-        json_response=True,
-        max_request_body_size=settings.max_body_bytes,
-        transport_security=transport_security(
-            service=settings.bridge_service,
-            namespace=settings.namespace,
-            extra_hosts=settings.allowed_hosts,
-            allowed_origins=settings.allowed_origins,
-        ),
-    )
+    sdk_app = stateless_mcp_asgi(server, settings, settings.bridge_service)
     (endpoint,) = [r.endpoint for r in sdk_app.routes if isinstance(r, Route) and r.path == MCP_PATH]
 
     async def health(_: Request) -> Response:
