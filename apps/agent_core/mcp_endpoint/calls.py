@@ -26,7 +26,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from apps.agent_core.auth import Principal
 from apps.agent_core.gateway.content import Block, ToolContent, block_text, tool_content
-from apps.agent_core.mcp_endpoint.catalog import Offer
+from apps.agent_core.mcp_endpoint.catalog import MAX_TASK_CHARS, Offer
 from apps.agent_core.model import TERMINAL_STATUSES, RunHeader, RunTrigger
 from apps.agent_core.projection import RunView, StepView
 from apps.agent_core.runs.errors import RunRequestError
@@ -98,6 +98,8 @@ async def start(
     task = arguments.get("task")
     if not isinstance(task, str) or not task.strip():
         raise RunRequestError(["run_task takes 'task': the task, in plain words"])
+    if len(task) > MAX_TASK_CHARS:  # the schema says so; a client need not have checked, so the bound holds here
+        raise RunRequestError([f"the task is longer than {MAX_TASK_CHARS} characters"])
     return await service.start(principal=principal, task=task, trigger=trigger)
 
 

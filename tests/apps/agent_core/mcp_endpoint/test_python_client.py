@@ -19,6 +19,7 @@ import httpx
 import pytest
 from mcp_types import CallToolResult, ResourceLink, TextContent, TextResourceContents
 
+from apps.agent_core.mcp_endpoint.catalog import MAX_TASK_CHARS
 from apps.mcp_database.server import create_app as database_app
 from apps.mcp_database.settings import DatabaseSettings
 from tests.support.agent_core import CoreClient, Keys, make_keys, run_agent_core
@@ -205,6 +206,17 @@ def test_template_and_run_task_answer_with_their_run(platform: Platform, mode: s
     assert task_run["status"] in ("succeeded", "failed")
     expected = task_run["final_answer"] if task_run["status"] == "succeeded" else task_run["error"]
     assert task.is_error == (task_run["status"] == "failed") and expected in _text(task)
+
+
+def test_an_oversized_task_is_refused_before_any_run(platform: Platform) -> None:
+    async def call() -> CallToolResult:
+        async with mcp_client(platform.url, MODES[0], token=platform.keys.operator) as client:
+            return await client.call_tool("run_task", {"task": "x" * (MAX_TASK_CHARS + 1)})
+
+    before = {run["id"] for run in _mcp_runs(platform)}
+    result = anyio.run(call)
+    assert result.is_error and f"longer than {MAX_TASK_CHARS} characters" in _text(result), result
+    assert {run["id"] for run in _mcp_runs(platform)} == before
 
 
 @pytest.mark.parametrize("mode", MODES)
